@@ -1,0 +1,43 @@
+# loopprof: `make deps`, `make` (build/loopprof), `make test`, `make demo`, `make install`.
+BUILD_DIR ?= build
+PREFIX ?= /usr/local
+JOBS ?= $(shell nproc)
+
+.PHONY: all build deps test unit-test integration-test demo install bench format clean
+
+all: build
+
+deps:
+	@tools/install-deps.sh
+
+$(BUILD_DIR)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+
+build: $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: deps
+	$(MAKE) build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure
+
+unit-test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -L unit
+
+integration-test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -L integration
+
+demo: deps
+	$(MAKE) build
+	tools/demo.sh $(BUILD_DIR)
+
+install: build
+	cmake --install $(BUILD_DIR)
+
+bench: build
+	tools/bench/run.sh $(BUILD_DIR)
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp' '*.h' '*.c')
+
+clean:
+	rm -rf $(BUILD_DIR)
