@@ -1,13 +1,85 @@
-/* Copies user registers and the top of the user stack into a capture (stub:
- * filled in by the DWARF unwinder support). Included by loopprof.bpf.c only. */
+/* Copies the current thread's user registers and the top of its user stack
+ * into a capture, for DWARF (.eh_frame) unwinding in userspace. Included by
+ * loopprof.bpf.c only.
+ *
+ * The registers come from the task's user pt_regs (the top of its kernel
+ * stack), valid in both capture contexts: at sched_switch the thread is in the
+ * kernel on behalf of a syscall or an interrupt and pt_regs hold its user
+ * state at entry; in a perf_event sample that interrupted user mode they are
+ * the interrupted state (the IRQ/NMI entry saves them there too). */
 #ifndef LOOPPROF_USER_SNAPSHOT_BPF_H
 #define LOOPPROF_USER_SNAPSHOT_BPF_H
 
 #include "user_snapshot.h"
 
+/* Bytes of stack to copy per capture (rounded up to whole chunks, at most
+ * LP_SNAP_STACK_BYTES); 0 disables snapshots. Set by userspace before load. */
+const volatile __u32 lp_snap_max_bytes = LP_SNAP_STACK_BYTES;
+
+static __always_inline void lp_copy_user_regs(struct lp_user_regs* out, struct pt_regs* regs) {
+  out->ax = regs->ax;
+  out->dx = regs->dx;
+  out->cx = regs->cx;
+  out->bx = regs->bx;
+  out->si = regs->si;
+  out->di = regs->di;
+  out->bp = regs->bp;
+  out->sp = regs->sp;
+  out->r8 = regs->r8;
+  out->r9 = regs->r9;
+  out->r10 = regs->r10;
+  out->r11 = regs->r11;
+  out->r12 = regs->r12;
+  out->r13 = regs->r13;
+  out->r14 = regs->r14;
+  out->r15 = regs->r15;
+  out->ip = regs->ip;
+}
+
+/* Copies [sp, sp + lp_snap_max_bytes) chunk by chunk. A chunk that fails
+ * straddles the end of the stack mapping (or a non-resident page): its part
+ * up to the page end is still copied, then the copy stops. */
+static __always_inline __u32 lp_copy_user_stack(__u8* dst, __u64 sp, __u32* flags) {
+  __u32 copied = 0;
+
+  for (__u32 i = 0; i < LP_SNAP_STACK_BYTES / LP_SNAP_CHUNK_BYTES; i++) {
+    __u64 src = sp + (__u64)i * LP_SNAP_CHUNK_BYTES;
+    __u8* chunk = dst + i * LP_SNAP_CHUNK_BYTES;
+    __u32 to_page_end;
+
+    if (copied >= lp_snap_max_bytes) break;
+    if (!bpf_probe_read_user(chunk, LP_SNAP_CHUNK_BYTES, (const void*)src)) {
+      copied += LP_SNAP_CHUNK_BYTES;
+      continue;
+    }
+    *flags |= LP_SNAP_TRUNCATED;
+    to_page_end = LP_SNAP_CHUNK_BYTES - (src & (LP_SNAP_CHUNK_BYTES - 1));
+    if (to_page_end < LP_SNAP_CHUNK_BYTES &&
+        !bpf_probe_read_user(chunk, to_page_end, (const void*)src))
+      copied += to_page_end;
+    break;
+  }
+  return copied;
+}
+
 static __always_inline void lp_user_snapshot(void* ctx, struct lp_user_snapshot* out) {
+  struct task_struct* task = bpf_get_current_task_btf();
+  struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(task);
+  __u32 flags = 0;
+
   out->stack_bytes = 0;
-  out->flags = 0;
+  if (!lp_snap_max_bytes) {
+    out->flags = LP_SNAP_DISABLED;
+    return;
+  }
+  if (!regs || (regs->cs & 3) != 3) { /* no user state (kernel thread) */
+    out->flags = 0;
+    return;
+  }
+  lp_copy_user_regs(&out->regs, regs);
+  flags = LP_SNAP_REGS;
+  out->stack_bytes = lp_copy_user_stack(out->stack, out->regs.sp, &flags);
+  out->flags = flags;
 }
 
 #endif

@@ -1,12 +1,39 @@
 /* ABI of the user registers and stack bytes copied at capture time for
  * DWARF unwinding in userspace (owned by the unwinder: user_snapshot.bpf.h
- * fills it, userspace/unwind/ reads it). */
+ * fills it, userspace/unwind/ reads it).
+ *
+ * Size choice: 16 KiB of stack (a power of two, 4 chunks of one page). perf's
+ * default --call-graph dwarf dump is 8 KiB; 16 KiB also covers interpreter
+ * stacks (CPython's _PyEval_EvalFrameDefault frames are large) down to main()
+ * in the common case. A capture record is then ~20 KiB, so the 8 MiB ring
+ * buffer holds ~400 unread captures. The copy stops early at the end of the
+ * stack mapping (LP_SNAP_TRUNCATED), and userspace can lower the copied size
+ * (or disable the copy) with the `lp_snap_max_bytes` const volatile. */
 #ifndef LOOPPROF_USER_SNAPSHOT_H
 #define LOOPPROF_USER_SNAPSHOT_H
 
+#define LP_SNAP_STACK_BYTES 16384
+#define LP_SNAP_CHUNK_BYTES 4096 /* one page: the copy granularity */
+
+enum lp_snap_flags {
+  LP_SNAP_REGS = 1,      /* `regs` hold the thread's user registers */
+  LP_SNAP_TRUNCATED = 2, /* the copy stopped before the requested size (unmapped page) */
+  LP_SNAP_DISABLED = 4,  /* snapshots turned off by configuration */
+};
+
+/* The thread's user registers, in DWARF register number order for x86_64
+ * (System V psABI): rax rdx rcx rbx rsi rdi rbp rsp r8..r15, then rip (16). */
+struct lp_user_regs {
+  __u64 ax, dx, cx, bx, si, di, bp, sp;
+  __u64 r8, r9, r10, r11, r12, r13, r14, r15;
+  __u64 ip;
+};
+
 struct lp_user_snapshot {
   __u32 stack_bytes; /* bytes of `stack` copied from regs.sp upwards; 0 = none */
-  __u32 flags;
+  __u32 flags;       /* enum lp_snap_flags */
+  struct lp_user_regs regs;
+  __u8 stack[LP_SNAP_STACK_BYTES];
 };
 
 #endif
