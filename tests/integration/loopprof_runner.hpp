@@ -1,0 +1,31 @@
+// Starting loopprof (LOOPPROF_BIN) against a target, and where fixtures live.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "process.hpp"
+
+namespace loopprof::test {
+
+std::string loopprof_binary();                        // LOOPPROF_BIN
+std::string fixture_source(const std::string& name);  // tests/fixtures/NAME (Python fixtures)
+std::string fixture_binary(const std::string& name);  // built C fixture NAME
+
+// `loopprof ARGS...` without waiting for anything (for error cases).
+Process start_loopprof(std::vector<std::string> args);
+
+// `loopprof -p PID EXTRA...`, returned once its stderr says "attached".
+// Throws std::runtime_error (with loopprof's output) if it exits or does not
+// attach within attach_timeout.
+Process run_loopprof(pid_t pid, std::vector<std::string> extra_args = {},
+                     milliseconds attach_timeout = milliseconds(10000));
+
+// The Python interpreters to test: LOOPPROF_TEST_PYTHONS (colon-separated)
+// if set, else the real executable behind `python3` on PATH and
+// /usr/bin/python3, deduplicated by their real path.
+std::vector<std::string> test_pythons();
+
+}  // namespace loopprof::test
