@@ -206,12 +206,14 @@ UserUnwind DwarfUnwinder::run(const lp_user_snapshot& snapshot, pid_t tid) {
   s.bad_frame = false;
   s.pcs = &out.pcs;
   const int rc = dwfl_getthread_frames(s.dwfl, tid, on_frame, &s);
-  if (rc == 0) {
-    out.end = UserUnwind::End::complete;
-  } else if (rc == DWARF_CB_ABORT && !s.bad_frame) {
+  // A return address that cannot be read ends the walk as if the frame were
+  // the outermost one (rc 0): the read outside the copy tells them apart.
+  if (rc == DWARF_CB_ABORT && !s.bad_frame) {
     out.end = UserUnwind::End::depth_limit;
   } else if (s.read_outside) {
     out.end = UserUnwind::End::snapshot_exhausted;
+  } else if (rc == 0) {
+    out.end = UserUnwind::End::complete;
   } else {
     out.end = UserUnwind::End::failed;
     out.error = s.bad_frame ? "unreadable frame" : dwfl_error();

@@ -1,0 +1,157 @@
+// Unwinds real snapshots of this test's own stack, taken in a known chain of
+// functions compiled without frame pointers.
+#include "unwind/dwarf_unwinder.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "self_snapshot.hpp"
+
+namespace {
+
+using loopprof::DwarfUnwinder;
+using loopprof::UserUnwind;
+using loopprof::testing::self_snapshot;
+using loopprof::testing::SelfSymbols;
+
+#define LP_CHAIN_FN extern "C" __attribute__((noinline, noclone, optimize("omit-frame-pointer")))
+
+// Each level does work after its call, so none is a tail call.
+LP_CHAIN_FN void lp_unwind_chain_level3(lp_user_snapshot* out, size_t bytes) {
+  self_snapshot(out, bytes);
+  asm volatile("" ::: "memory");
+}
+LP_CHAIN_FN void lp_unwind_chain_level2(lp_user_snapshot* out, size_t bytes) {
+  lp_unwind_chain_level3(out, bytes);
+  asm volatile("" ::: "memory");
+}
+LP_CHAIN_FN void lp_unwind_chain_level1(lp_user_snapshot* out, size_t bytes) {
+  lp_unwind_chain_level2(out, bytes);
+  asm volatile("" ::: "memory");
+}
+
+std::unique_ptr<lp_user_snapshot> snapshot_in_chain(size_t bytes = LP_SNAP_STACK_BYTES) {
+  auto snap = std::make_unique<lp_user_snapshot>();
+  lp_unwind_chain_level1(snap.get(), bytes);
+  return snap;
+}
+
+std::vector<std::string> names(const std::vector<uint64_t>& pcs) {
+  SelfSymbols symbols;
+  std::vector<std::string> out;
+  for (size_t i = 0; i < pcs.size(); ++i) out.push_back(symbols.name(pcs[i], i > 0));
+  return out;
+}
+
+std::unique_ptr<DwarfUnwinder> self_unwinder() {
+  auto unwinder = DwarfUnwinder::create(getpid());
+  EXPECT_TRUE(unwinder.ok()) << (unwinder.ok() ? "" : unwinder.error().message);
+  return unwinder.ok() ? std::move(unwinder.value()) : nullptr;
+}
+
+const std::vector<std::string> kChain = {"_ZN8loopprof7testing13self_snapshotEP16lp_user_snapshotm",
+                                         "lp_unwind_chain_level3", "lp_unwind_chain_level2",
+                                         "lp_unwind_chain_level1"};
+
+TEST(DwarfUnwinder, UnwindsTheExactChainOfASnapshot) {
+  auto snap = snapshot_in_chain();
+  auto unwinder = self_unwinder();
+  ASSERT_TRUE(unwinder);
+  const UserUnwind out = unwinder->unwind(*snap, gettid());
+  ASSERT_GE(out.pcs.size(), kChain.size()) << out.error;
+  EXPECT_EQ(out.pcs[0], snap->regs.ip);
+  const auto got = names(out.pcs);
+  EXPECT_EQ(std::vector<std::string>(got.begin(), got.begin() + kChain.size()), kChain);
+  // The caller of the chain: this test's body.
+  EXPECT_NE(got[kChain.size()].find("UnwindsTheExactChainOfASnapshot"), std::string::npos)
+      << got[kChain.size()];
+}
+
+TEST(DwarfUnwinder, ReachesTheThreadEntryWhenTheWholeStackIsCopied) {
+  std::unique_ptr<lp_user_snapshot> snap;
+  pid_t tid = 0;
+  std::thread([&] {
+    tid = gettid();
+    snap = snapshot_in_chain();
+  }).join();
+  ASSERT_EQ(snap->flags, LP_SNAP_REGS);
+  ASSERT_LT(snap->stack_bytes, LP_SNAP_STACK_BYTES) << "a new thread's stack is shallow";
+  auto unwinder = self_unwinder();
+  ASSERT_TRUE(unwinder);
+  // The thread is gone: only the snapshot is read.
+  const UserUnwind out = unwinder->unwind(*snap, tid);
+  EXPECT_EQ(out.end, UserUnwind::End::complete) << out.error;
+  const auto got = names(out.pcs);
+  ASSERT_GE(got.size(), kChain.size() + 2);
+  EXPECT_EQ(std::vector<std::string>(got.begin(), got.begin() + kChain.size()), kChain);
+  EXPECT_TRUE(got.back().ends_with("clone3")) << got.back() << ": not a glibc thread's outermost";
+  EXPECT_EQ(got[got.size() - 2], "start_thread");
+}
+
+TEST(DwarfUnwinder, StopsWhereTheCopiedStackEnds) {
+  auto full = snapshot_in_chain();
+  auto unwinder = self_unwinder();
+  ASSERT_TRUE(unwinder);
+  const UserUnwind whole = unwinder->unwind(*full, gettid());
+
+  // Keep only the bytes below the second return address: the unwind gets
+  // the leaf and its caller, then needs memory that was not copied.
+  auto partial = std::make_unique<lp_user_snapshot>(*full);
+  partial->stack_bytes = 0;
+  const UserUnwind none = unwinder->unwind(*partial, gettid());
+  EXPECT_EQ(none.end, UserUnwind::End::snapshot_exhausted);
+  ASSERT_EQ(none.pcs.size(), 1u) << "the leaf comes from the registers alone";
+  EXPECT_EQ(none.pcs[0], full->regs.ip);
+
+  for (uint32_t bytes = 8; bytes < full->stack_bytes; bytes += 8) {
+    partial->stack_bytes = bytes;
+    const UserUnwind out = unwinder->unwind(*partial, gettid());
+    if (out.pcs.size() < 3) continue;
+    EXPECT_EQ(out.end, UserUnwind::End::snapshot_exhausted);
+    EXPECT_EQ(std::vector<uint64_t>(whole.pcs.begin(), whole.pcs.begin() + out.pcs.size()), out.pcs)
+        << "a shorter copy gives a prefix of the same chain";
+    break;
+  }
+}
+
+TEST(DwarfUnwinder, SnapshotWithoutRegistersGivesNothing) {
+  auto snap = std::make_unique<lp_user_snapshot>();
+  auto unwinder = self_unwinder();
+  ASSERT_TRUE(unwinder);
+  const UserUnwind out = unwinder->unwind(*snap, gettid());
+  EXPECT_EQ(out.end, UserUnwind::End::no_snapshot);
+  EXPECT_TRUE(out.pcs.empty());
+}
+
+TEST(DwarfUnwinder, HonoursTheDepthLimit) {
+  auto snap = snapshot_in_chain();
+  auto unwinder = DwarfUnwinder::create(getpid(), {.max_frames = 2});
+  ASSERT_TRUE(unwinder.ok());
+  const UserUnwind out = unwinder.value()->unwind(*snap, gettid());
+  EXPECT_EQ(out.end, UserUnwind::End::depth_limit);
+  EXPECT_EQ(out.pcs.size(), 2u);
+}
+
+TEST(DwarfUnwinder, KnowsTheTextOfTheProcess) {
+  auto unwinder = self_unwinder();
+  ASSERT_TRUE(unwinder);
+  EXPECT_TRUE(unwinder->in_text(reinterpret_cast<uint64_t>(&lp_unwind_chain_level1)));
+  EXPECT_TRUE(unwinder->in_text(reinterpret_cast<uint64_t>(&write)));  // libc
+  int on_stack = 0;
+  EXPECT_FALSE(unwinder->in_text(reinterpret_cast<uint64_t>(&on_stack)));
+  EXPECT_FALSE(unwinder->in_text(0));
+}
+
+TEST(DwarfUnwinder, FailsForAMissingProcess) {
+  auto unwinder = DwarfUnwinder::create(0x7ffffff0);
+  ASSERT_FALSE(unwinder.ok());
+  EXPECT_NE(unwinder.error().message.find("failed to read /proc/"), std::string::npos)
+      << unwinder.error().message;
+}
+
+}  // namespace

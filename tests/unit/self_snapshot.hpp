@@ -1,0 +1,36 @@
+// Test helpers: a user snapshot of the calling thread, taken the way the BPF
+// side takes one (registers + stack bytes from SP upwards), and names for
+// this process's addresses.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "bpf/abi.hpp"
+
+namespace loopprof::testing {
+
+// Fills `out` with this thread's registers inside self_snapshot() (so the
+// unwound chain is self_snapshot, its caller, ...) and up to `max_bytes` of
+// its stack. Heap-allocate
+// `out`: its bytes must not live on the stack being copied.
+void self_snapshot(lp_user_snapshot* out, size_t max_bytes = LP_SNAP_STACK_BYTES);
+
+// Symbol names of this process's code (libdwfl, symbol tables only).
+class SelfSymbols {
+ public:
+  SelfSymbols();
+  ~SelfSymbols();
+  // The function holding `pc` ("" when unknown); return addresses are looked
+  // up at pc - 1, like every frame but the leaf.
+  std::string name(uint64_t pc, bool return_address) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace loopprof::testing
