@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 
 namespace loopprof::test {
@@ -41,21 +42,28 @@ Process run_loopprof(pid_t pid, std::vector<std::string> extra_args, millisecond
 
 namespace {
 
-// sys.executable of `python`, or "" if it does not run.
-std::string real_python(const std::string& python) {
+constexpr const char* kDescribePython =
+    "import sys, platform, importlib.util\n"
+    "print(sys.executable)\n"
+    "print(platform.python_version())\n"
+    "print(importlib.util.find_spec('uvloop') is not None)\n";
+
+// What `python` is, or nullopt if it does not run.
+std::optional<PythonInterpreter> describe_python(const std::string& python) {
   try {
-    Process p = Process::spawn({python, "-c", "import sys; print(sys.executable)"});
-    if (p.wait_exit(milliseconds(10000)) != 0) return "";
+    Process p = Process::spawn({python, "-c", kDescribePython});
+    if (p.wait_exit(milliseconds(10000)) != 0) return std::nullopt;
     auto lines = p.lines(Stream::kStdout);
-    return lines.empty() ? "" : lines.front().text;
+    if (lines.size() < 3) return std::nullopt;
+    return PythonInterpreter{lines[0].text, lines[1].text, lines[2].text == "True"};
   } catch (const std::exception&) {
-    return "";
+    return std::nullopt;
   }
 }
 
 }  // namespace
 
-std::vector<std::string> test_pythons() {
+std::vector<PythonInterpreter> test_pythons() {
   std::vector<std::string> candidates;
   if (const char* listed = std::getenv("LOOPPROF_TEST_PYTHONS"); listed && *listed) {
     std::string all = listed;
@@ -69,17 +77,17 @@ std::vector<std::string> test_pythons() {
   } else {
     candidates = {"python3", "/usr/bin/python3"};
   }
-  std::vector<std::string> pythons;
+  std::vector<PythonInterpreter> pythons;
   std::vector<std::filesystem::path> seen;
   for (const auto& candidate : candidates) {
-    std::string exe = real_python(candidate);
-    if (exe.empty()) continue;
+    auto python = describe_python(candidate);
+    if (!python) continue;
     std::error_code ec;
-    auto canonical = std::filesystem::canonical(exe, ec);
+    auto canonical = std::filesystem::canonical(python->executable, ec);
     if (ec) continue;
     if (std::find(seen.begin(), seen.end(), canonical) != seen.end()) continue;
     seen.push_back(canonical);
-    pythons.push_back(exe);
+    pythons.push_back(*python);
   }
   return pythons;
 }

@@ -23,9 +23,15 @@ Process start_loopprof(std::vector<std::string> args);
 Process run_loopprof(pid_t pid, std::vector<std::string> extra_args = {},
                      milliseconds attach_timeout = milliseconds(10000));
 
+struct PythonInterpreter {
+  std::string executable;  // sys.executable (not a pyenv shim)
+  std::string version;     // "3.11.7"
+  bool has_uvloop = false;
+};
+
 // The Python interpreters to test: LOOPPROF_TEST_PYTHONS (colon-separated)
-// if set, else the real executable behind `python3` on PATH and
-// /usr/bin/python3, deduplicated by their real path.
-std::vector<std::string> test_pythons();
+// if set, else `python3` on PATH and /usr/bin/python3; deduplicated by the
+// real path of their executable.
+std::vector<PythonInterpreter> test_pythons();
 
 }  // namespace loopprof::test
