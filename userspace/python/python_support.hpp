@@ -1,0 +1,77 @@
+// Python-aware stacks for a CPython target: the per-process piece of the
+// Python support. Lifecycle, with the loopprof BPF object:
+//   open skeleton -> load -> PythonSupport::attach(pid, obj) -> attach programs
+//   for each capture: frames = python->merge(native_frames, record.py)
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "bpf/abi.hpp"
+#include "core/error.hpp"
+#include "model/frame.hpp"
+#include "python/code_objects.hpp"
+#include "python/interpreter.hpp"
+#include "python/layout.hpp"
+#include "python/memory.hpp"
+#include "python/merge.hpp"
+
+struct bpf_object;
+
+namespace loopprof::python {
+
+struct PythonStats {
+  uint64_t captures = 0;           // merge() calls with Python frames
+  uint64_t frames = 0;             // Python frames named
+  uint64_t unreadable_frames = 0;  // code objects that could not be read (dropped)
+  uint64_t unknown_threads = 0;    // captures of a thread not yet in the map
+  uint64_t read_faults = 0;        // walks the BPF side cut on a memory fault
+  uint64_t truncated = 0;          // walks cut at LP_PY_MAX_DEPTH
+  uint64_t thread_refreshes = 0;
+};
+
+class PythonSupport {
+ public:
+  // Call after the BPF object is loaded (it fills the lp_py_config and
+  // lp_py_threads maps). Returns nullptr when `pid` runs no CPython; an Error
+  // when it does but this version cannot be walked (print it as a warning:
+  // stacks stay native-only). The object must outlive the PythonSupport.
+  static Result<std::unique_ptr<PythonSupport>> attach(pid_t pid, bpf_object* obj);
+
+  PythonSupport(const PythonSupport&) = delete;
+  PythonSupport& operator=(const PythonSupport&) = delete;
+
+  // "CPython 3.12.1 (/usr/lib/libpython3.12.so.1.0)"
+  std::string description() const;
+
+  // The Python frames of a capture, named and cut into eval-call runs.
+  // Re-reads the thread list when the BPF side did not know the thread.
+  PythonStack resolve(const lp_py_stack& py);
+
+  // Native frames (root first) with the eval frames replaced by the Python
+  // frames of the capture: what the collector should output.
+  Frames merge(const Frames& native_root_first, const lp_py_stack& py);
+
+  // Re-reads the interpreter's thread list into lp_py_threads.
+  Status refresh_threads();
+
+  const PythonStats& stats() const { return stats_; }
+
+ private:
+  PythonSupport(pid_t pid, InterpreterImage image, InterpreterLayout layout, int config_fd,
+                int threads_fd);
+
+  pid_t pid_;
+  InterpreterImage image_;
+  InterpreterLayout layout_;
+  int threads_fd_;
+  ProcessMemory memory_;
+  CodeObjects code_;
+  PythonStats stats_;
+  std::chrono::steady_clock::time_point last_refresh_{};
+};
+
+}  // namespace loopprof::python
