@@ -3,16 +3,18 @@
  * scheduling and CPU samples, keeps per-iteration bookkeeping in the
  * `threads` map (loop_model.h), and sends to userspace only stalls and the
  * stacks captured during busy periods. */
-#include "loopprof.h"
-
+// clang-format off
+#include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+// clang-format on
+
+#include "loopprof.h"
 
 #include "loop_model.h"
 #include "py_walk.bpf.h"
 #include "user_snapshot.bpf.h"
-#include "vmlinux.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -25,6 +25,7 @@ struct Frame {
   uint64_t offset = 0;  // offset of address inside module (for module+0xOFF)
   bool inlined = false;
 
+  auto operator<=>(const Frame&) const = default;
   bool operator==(const Frame&) const = default;
 };
 

@@ -1,0 +1,214 @@
+#include "app/profiler.hpp"
+
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+
+#include <chrono>
+#include <cstdarg>
+#include <memory>
+
+#include "bpf/bpf_session.hpp"
+#include "bpf/features.hpp"
+#include "collector/stack_resolver.hpp"
+#include "collector/stall_collector.hpp"
+#include "core/unique_fd.hpp"
+#include "output/sink.hpp"
+#include "symbols/symbolizer.hpp"
+#include "target/target_process.hpp"
+
+namespace loopprof {
+
+namespace {
+
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+int print_libbpf_all(libbpf_print_level, const char* format, va_list args) {
+  return std::vfprintf(stderr, format, args);
+}
+
+int print_libbpf_none(libbpf_print_level, const char*, va_list) {
+  return 0;
+}
+
+int fail(const Error& error) {
+  fmt::print(stderr, "loopprof: {}\n", error.message);
+  if (!error.hint.empty()) fmt::print(stderr, "loopprof: hint: {}\n", error.hint);
+  return kExitError;
+}
+
+// SIGINT/SIGTERM as a readable descriptor, blocked for the whole process.
+UniqueFd stop_signals_fd() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  return UniqueFd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+}
+
+struct Outputs {
+  std::vector<std::unique_ptr<OutputSink>> owned;
+  std::vector<OutputSink*> sinks() const {
+    std::vector<OutputSink*> out;
+    for (const auto& sink : owned) out.push_back(sink.get());
+    return out;
+  }
+};
+
+Result<Outputs> open_outputs(const Options& options) {
+  Outputs outputs;
+  outputs.owned.push_back(make_text_report(stdout, options.verbose));
+  if (!options.folded_path.empty()) {
+    auto folded = make_folded_writer(options.folded_path);
+    if (!folded) return folded.error();
+    outputs.owned.push_back(std::move(folded).value());
+  }
+  if (!options.events_path.empty()) {
+    auto events = make_jsonl_writer(options.events_path);
+    if (!events) return events.error();
+    outputs.owned.push_back(std::move(events).value());
+  }
+  return outputs;
+}
+
+// Threads already blocked in a poll-family call when we attach are seeded as
+// "in the loop's wait", so their first busy period is measured from its start.
+size_t seed_waiting_threads(const TargetProcess& target, BpfSession& session) {
+  size_t seeded = 0;
+  for (const PollWaiter& waiter : target.poll_waiters()) {
+    lp_thread state{};
+    state.pid = static_cast<__u32>(target.pid());
+    state.loop_family = waiter.family;
+    state.loop_key = waiter.key;
+    state.loop_sp = waiter.user_sp;
+    state.in_wait = LP_IN_LOOP_WAIT;
+    session.seed_thread(waiter.tid, state);
+    ++seeded;
+  }
+  return seeded;
+}
+
+// How often ongoing stalls are looked for: about a quarter of the threshold.
+int tick_ms(const Options& options) {
+  double tick = options.threshold_ms / 4;
+  return static_cast<int>(tick < 10 ? 10 : tick > 100 ? 100 : tick);
+}
+
+}  // namespace
+
+int run_profiler(const Options& options) {
+  libbpf_set_print(options.verbose ? print_libbpf_all : print_libbpf_none);
+  auto target = TargetProcess::open(options.pid);
+  if (!target) return fail(target.error());
+  if (auto privileges = check_privileges(); !privileges) return fail(privileges.error());
+  auto features = probe_features();
+  if (!features) return fail(features.error());
+  if (options.verbose) fmt::print(stderr, "loopprof: {}\n", features->describe());
+
+  SessionConfig config{.pid = options.pid,
+                       .threshold_ns = static_cast<uint64_t>(options.threshold_ms * 1e6),
+                       .sample_hz = options.sample_hz,
+                       .ringbuf_bytes = options.ringbuf_mb << 20};
+  auto opened = BpfSession::open(config, features.value());
+  if (!opened) return fail(opened.error());
+  std::unique_ptr<BpfSession> session = std::move(opened).value();
+  if (auto loaded = session->load(); !loaded) return fail(loaded.error());
+
+  auto outputs = open_outputs(options);
+  if (!outputs) return fail(outputs.error());
+  auto kernel_symbols = KernelSymbolizer::create();
+  auto process_symbols = ProcessSymbolizer::create(options.pid);
+  StackResolver resolver(*kernel_symbols, *process_symbols);
+  StallCollector collector(target.value(), resolver, outputs->sinks(), config.threshold_ns);
+
+  UniqueFd signals = stop_signals_fd();
+  auto started = std::chrono::steady_clock::now();
+  if (auto attached = session->attach(
+          [&collector](const void* data, size_t size) { collector.on_record(data, size); });
+      !attached)
+    return fail(attached.error());
+  size_t seeded = seed_waiting_threads(target.value(), *session);
+  auto attach_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  fmt::print(stderr,
+             "loopprof: attached to PID {} ({}), {} threads ({} waiting in a poll call), "
+             "threshold {} ms, in {:.0f} ms; Ctrl-C to stop\n",
+             options.pid, target->command(), target->thread_count(), seeded, options.threshold_ms,
+             attach_ms);
+
+  UniqueFd poller(epoll_create1(EPOLL_CLOEXEC));
+  for (int fd : {session->ring_epoll_fd(), signals.get(), target->exit_fd()}) {
+    epoll_event event{.events = EPOLLIN, .data = {.fd = fd}};
+    epoll_ctl(poller.get(), EPOLL_CTL_ADD, fd, &event);
+  }
+
+  std::string stop_reason;
+  int exit_code = kExitOk;
+  const int tick = tick_ms(options);
+  while (stop_reason.empty()) {
+    epoll_event ready[4];
+    int n = epoll_wait(poller.get(), ready, 4, tick);
+    for (int i = 0; i < n; ++i) {
+      if (ready[i].data.fd == signals.get()) {
+        signalfd_siginfo info{};
+        if (read(signals.get(), &info, sizeof(info)) == sizeof(info))
+          stop_reason = info.ssi_signo == SIGINT ? "interrupted" : "terminated";
+      } else if (ready[i].data.fd == target->exit_fd()) {
+        stop_reason = "target exited";
+      }
+    }
+    if (auto consumed = session->consume(); !consumed) return fail(consumed.error());
+    collector.check_ongoing(session->threads(), monotonic_ns());
+
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (stop_reason.empty() && options.duration_s > 0 && elapsed >= options.duration_s)
+      stop_reason = "duration reached";
+    if (stop_reason.empty() && !collector.saw_loop() && seeded == 0 &&
+        elapsed >= options.loop_timeout_s) {
+      fmt::print(stderr,
+                 "loopprof: PID {} ({}) does not look like an event loop: none of its threads "
+                 "waited in epoll_wait/poll/select in {:.0f} s\n"
+                 "loopprof: hint: if its loop is blocked right now, a stall that began before "
+                 "loopprof attached cannot be measured; try again, or raise --loop-timeout\n",
+                 options.pid, target->command(), elapsed);
+      stop_reason = "not an event loop";
+      exit_code = kExitNotALoop;
+    }
+  }
+
+  // Drain what the kernel already produced, then detach before writing.
+  (void)session->consume();
+  auto threads = session->threads();
+  collector.check_ongoing(threads, monotonic_ns());
+  Summary base{
+      .pid = options.pid,
+      .command = target->command(),
+      .wall_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+      .threshold_ns = config.threshold_ns,
+      .ongoing_at_exit = collector.ongoing_now(threads, monotonic_ns()),
+      .dropped = session->dropped(),
+      .stop_reason = stop_reason};
+  session.reset();  // detach before writing outputs
+  if (collector.malformed_records() > 0) base.dropped["malformed"] = collector.malformed_records();
+
+  Summary summary = collector.summary().build(std::move(base));
+  for (const auto& sink : outputs->owned)
+    if (auto written = sink->finish(summary); !written) {
+      fail(written.error());
+      exit_code = kExitError;
+    }
+  return exit_code;
+}
+
+}  // namespace loopprof

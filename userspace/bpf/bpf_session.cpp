@@ -1,0 +1,185 @@
+#include "bpf/bpf_session.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+
+#include "loopprof.skel.h"
+
+namespace loopprof {
+
+namespace {
+
+std::string errno_text(int err) {
+  return std::strerror(err < 0 ? -err : err);
+}
+
+std::string load_hint(int err) {
+  if (err == -EPERM || err == -EACCES)
+    return "run as root, or grant CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE";
+  return "run with -v to see libbpf's log";
+}
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BpfSession>> BpfSession::open(const SessionConfig& config,
+                                                     const Features& features) {
+  loopprof_bpf* skel = loopprof_bpf__open();
+  if (!skel) return Error::failed("open BPF object", errno_text(errno));
+  std::unique_ptr<BpfSession> session(new BpfSession(skel, config));
+
+  skel->rodata->target_tgid = static_cast<__u32>(config.pid);
+  skel->rodata->threshold_ns = config.threshold_ns;
+  bpf_map__set_max_entries(skel->maps.threads, config.max_threads);
+  bpf_map__set_max_entries(skel->maps.events, config.ringbuf_bytes);
+
+  // One of each twin: per-syscall tracepoints or raw sys_enter/sys_exit,
+  // tp_btf or raw_tp for the scheduler.
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel->obj) {
+    std::string_view section = bpf_program__section_name(prog);
+    bool load = true;
+    if (starts_with(section, "tracepoint/syscalls/")) load = features.syscall_tracepoints;
+    if (section == "raw_tp/sys_enter" || section == "raw_tp/sys_exit")
+      load = !features.syscall_tracepoints;
+    if (starts_with(section, "tp_btf/")) load = features.tp_btf;
+    if (starts_with(section, "raw_tp/sched_")) load = !features.tp_btf;
+    if (section == "perf_event") load = config.sample_hz > 0;
+    bpf_program__set_autoload(prog, load);
+  }
+  return session;
+}
+
+BpfSession::~BpfSession() {
+  if (ring_) ring_buffer__free(ring_);
+  for (auto it = links_.rbegin(); it != links_.rend(); ++it) bpf_link__destroy(*it);
+  loopprof_bpf__destroy(skel_);
+}
+
+bpf_object* BpfSession::object() {
+  return skel_->obj;
+}
+
+Status BpfSession::load() {
+  int err = loopprof_bpf__load(skel_);
+  if (err) return Error::failed("load BPF programs", errno_text(err), load_hint(err));
+  return ok_status();
+}
+
+Status BpfSession::attach_programs() {
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    if (!bpf_program__autoload(prog)) continue;
+    if (std::string_view(bpf_program__section_name(prog)) == "perf_event") continue;
+    bpf_link* link = bpf_program__attach(prog);
+    if (!link)
+      return Error::failed(std::string("attach ") + bpf_program__section_name(prog),
+                           errno_text(errno), load_hint(-errno));
+    links_.push_back(link);
+  }
+  return ok_status();
+}
+
+Status BpfSession::attach_cpu_sampler() {
+  if (config_.sample_hz == 0) return ok_status();
+  int cpus = libbpf_num_possible_cpus();
+  int attached = 0;
+  for (int cpu = 0; cpu < cpus; ++cpu) {
+    perf_event_attr attr{};
+    attr.size = sizeof(attr);
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_CPU_CLOCK;
+    attr.freq = 1;
+    attr.sample_freq = config_.sample_hz;
+    int fd =
+        static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+    if (fd < 0) {
+      if (errno == ENODEV) continue;  // offline CPU
+      return Error::failed("open CPU sampler on CPU " + std::to_string(cpu), errno_text(errno),
+                           "check kernel.perf_event_paranoid, or use -F 0 to disable sampling");
+    }
+    bpf_link* link = bpf_program__attach_perf_event(skel_->progs.on_cpu_sample, fd);
+    if (!link) {
+      int err = errno;
+      close(fd);
+      return Error::failed("attach CPU sampler on CPU " + std::to_string(cpu), errno_text(err));
+    }
+    links_.push_back(link);  // the link owns fd now
+    ++attached;
+  }
+  if (attached == 0) return Error::failed("attach CPU sampler", "no online CPU");
+  return ok_status();
+}
+
+Status BpfSession::attach(RecordHandler handler) {
+  handler_ = std::move(handler);
+  ring_ = ring_buffer__new(
+      bpf_map__fd(skel_->maps.events),
+      [](void* ctx, void* data, size_t size) -> int {
+        static_cast<BpfSession*>(ctx)->handler_(data, size);
+        return 0;
+      },
+      this, nullptr);
+  if (!ring_) return Error::failed("create ring buffer", errno_text(errno));
+  if (auto status = attach_programs(); !status) return status;
+  return attach_cpu_sampler();
+}
+
+int BpfSession::ring_epoll_fd() const {
+  return ring_ ? ring_buffer__epoll_fd(ring_) : -1;
+}
+
+Status BpfSession::consume() {
+  if (!ring_) return ok_status();
+  int n = ring_buffer__consume(ring_);
+  if (n < 0) return Error::failed("read ring buffer", errno_text(n));
+  return ok_status();
+}
+
+std::vector<std::pair<pid_t, lp_thread>> BpfSession::threads() const {
+  std::vector<std::pair<pid_t, lp_thread>> out;
+  int fd = bpf_map__fd(skel_->maps.threads);
+  __u32 key = 0, next = 0;
+  __u32* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    lp_thread value{};
+    if (bpf_map_lookup_elem(fd, &next, &value) == 0)
+      out.emplace_back(static_cast<pid_t>(next), value);
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
+void BpfSession::seed_thread(pid_t tid, const lp_thread& state) {
+  __u32 key = static_cast<__u32>(tid);
+  bpf_map_update_elem(bpf_map__fd(skel_->maps.threads), &key, &state, BPF_NOEXIST);
+}
+
+std::map<std::string, uint64_t> BpfSession::dropped() const {
+  static constexpr std::pair<__u32, const char*> kinds[] = {
+      {LP_REC_STALL, "stall"}, {LP_REC_CAPTURE, "stack capture"}, {LP_REC_RESUME, "resume"}};
+  std::map<std::string, uint64_t> out;
+  int cpus = libbpf_num_possible_cpus();
+  std::vector<__u64> per_cpu(static_cast<size_t>(cpus > 0 ? cpus : 1));
+  for (auto [type, name] : kinds) {
+    __u32 key = type;
+    uint64_t total = 0;
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.drops), &key, per_cpu.data()) == 0)
+      for (__u64 n : per_cpu) total += n;
+    out[name] = total;
+  }
+  return out;
+}
+
+}  // namespace loopprof

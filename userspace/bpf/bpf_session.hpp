@@ -1,0 +1,73 @@
+// The BPF side for one target: skeleton lifecycle (open -> configure -> load
+// -> attach), the ring buffer, and the per-thread state map. Destroying the
+// session detaches everything.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bpf/abi.hpp"
+#include "bpf/features.hpp"
+#include "core/error.hpp"
+
+struct loopprof_bpf;
+struct bpf_link;
+struct bpf_object;
+struct ring_buffer;
+
+namespace loopprof {
+
+struct SessionConfig {
+  pid_t pid = 0;
+  uint64_t threshold_ns = 100'000'000;
+  uint32_t sample_hz = 199;  // 0 = no CPU sampling
+  uint32_t ringbuf_bytes = 8u << 20;
+  uint32_t max_threads = 8192;
+};
+
+// Called for every ring-buffer record, in order.
+using RecordHandler = std::function<void(const void* data, size_t size)>;
+
+class BpfSession {
+ public:
+  // Opens the skeleton and applies the configuration; nothing is in the kernel yet.
+  static Result<std::unique_ptr<BpfSession>> open(const SessionConfig& config,
+                                                  const Features& features);
+  ~BpfSession();
+  BpfSession(const BpfSession&) = delete;
+  BpfSession& operator=(const BpfSession&) = delete;
+
+  // For runtime support that adds its own configuration between open and load.
+  struct bpf_object* object();
+  Status load();
+  Status attach(RecordHandler handler);
+
+  // Readable when records are waiting; consume() hands them to the handler.
+  int ring_epoll_fd() const;
+  Status consume();
+
+  std::vector<std::pair<pid_t, lp_thread>> threads() const;
+  // Inserts state for a thread not yet known to the BPF side.
+  void seed_thread(pid_t tid, const lp_thread& state);
+  std::map<std::string, uint64_t> dropped() const;
+  size_t attached_programs() const { return links_.size(); }
+
+ private:
+  BpfSession(loopprof_bpf* skel, SessionConfig config) : skel_(skel), config_(config) {}
+  Status attach_programs();
+  Status attach_cpu_sampler();
+
+  loopprof_bpf* skel_;
+  SessionConfig config_;
+  std::vector<bpf_link*> links_;
+  ring_buffer* ring_ = nullptr;
+  RecordHandler handler_;
+};
+
+}  // namespace loopprof

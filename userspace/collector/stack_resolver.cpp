@@ -1,0 +1,52 @@
+#include "collector/stack_resolver.hpp"
+
+#include <algorithm>
+
+namespace loopprof {
+
+namespace {
+
+size_t depth_of(__s32 bytes) {
+  if (bytes <= 0) return 0;
+  return std::min<size_t>(static_cast<size_t>(bytes) / sizeof(__u64), LP_MAX_STACK_DEPTH);
+}
+
+// Leaf-side kernel frames of the tracing machinery that ran loopprof itself.
+bool is_tracing_frame(const Frame& frame) {
+  const std::string& name = frame.name;
+  return name.rfind("bpf_", 0) == 0 || name.rfind("__bpf_", 0) == 0 ||
+         name.rfind("__traceiter_", 0) == 0 || name.rfind("perf_trace_", 0) == 0 ||
+         name.rfind("trace_call_bpf", 0) == 0;
+}
+
+}  // namespace
+
+Frames StackResolver::user_frames(const lp_capture_record& record) {
+  Frames frames;
+  size_t depth = depth_of(record.ustack_bytes);
+  for (size_t i = depth; i-- > 0;) {  // stored leaf first
+    if (record.ustack[i] == 0) continue;
+    Frames resolved = process_.symbolize(record.ustack[i], /*return_address=*/i != 0);
+    frames.insert(frames.end(), resolved.begin(), resolved.end());
+  }
+  return frames;
+}
+
+Frames StackResolver::kernel_frames(const lp_capture_record& record) {
+  Frames frames;
+  size_t depth = depth_of(record.kstack_bytes);
+  for (size_t i = depth; i-- > 0;)
+    if (record.kstack[i] != 0) frames.push_back(kernel_.symbolize(record.kstack[i]));
+  while (!frames.empty() && is_tracing_frame(frames.back())) frames.pop_back();
+  return frames;
+}
+
+Frames StackResolver::resolve(const lp_capture_record& record) {
+  Frames frames = user_frames(record);
+  Frames kernel = kernel_frames(record);
+  frames.insert(frames.end(), kernel.begin(), kernel.end());
+  if (frames.empty()) frames.push_back(Frame{.kind = FrameKind::unknown, .name = "[no stack]"});
+  return frames;
+}
+
+}  // namespace loopprof

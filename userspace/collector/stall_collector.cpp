@@ -1,0 +1,132 @@
+#include "collector/stall_collector.hpp"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+namespace loopprof {
+
+namespace {
+
+// Copies a record out of the ring buffer if it has the expected size.
+template <typename Record>
+bool read_record(const void* data, size_t size, Record& out) {
+  if (size < sizeof(Record)) return false;
+  std::memcpy(&out, data, sizeof(Record));
+  return true;
+}
+
+}  // namespace
+
+void StallCollector::on_record(const void* data, size_t size) {
+  __u32 type = 0;
+  if (size < sizeof(type)) {
+    ++malformed_records_;
+    return;
+  }
+  std::memcpy(&type, data, sizeof(type));
+  switch (type) {
+    case LP_REC_STALL: {
+      lp_stall_record record;
+      if (read_record(data, size, record)) return on_stall(record);
+      break;
+    }
+    case LP_REC_CAPTURE:
+      // Large: used in place rather than copied.
+      if (size >= sizeof(lp_capture_record))
+        return on_capture(*static_cast<const lp_capture_record*>(data));
+      break;
+    case LP_REC_RESUME: {
+      lp_resume_record record;
+      if (read_record(data, size, record)) return on_resume(record);
+      break;
+    }
+    default:
+      fmt::print(stderr, "loopprof: BUG: unknown ring-buffer record type {} ({} bytes)\n", type,
+                 size);
+  }
+  ++malformed_records_;
+}
+
+void StallCollector::on_capture(const lp_capture_record& record) {
+  pid_t tid = static_cast<pid_t>(record.tid);
+  target_.thread_name(tid);  // remember it while the thread exists
+  Frames frames = resolver_.resolve(record);
+  if (record.kind == LP_CAPTURE_SAMPLE)
+    assembler_.on_sample(tid, record.seq, std::move(frames));
+  else
+    assembler_.on_switch_out(tid, record.seq, record.ts_ns, std::move(frames));
+}
+
+void StallCollector::on_resume(const lp_resume_record& record) {
+  assembler_.on_resume(static_cast<pid_t>(record.tid), record.seq, record.off_ns);
+}
+
+void StallCollector::on_stall(const lp_stall_record& record) {
+  pid_t tid = static_cast<pid_t>(record.tid);
+  saw_loop_ = true;
+  StallTimes times{.seq = record.seq,
+                   .start_ns = record.start_ns,
+                   .duration_ns = record.end_ns - record.start_ns,
+                   .on_cpu_ns = record.on_cpu_ns,
+                   .off_cpu_ns = record.off_cpu_ns};
+  Stall stall = assembler_.finish(tid, times);
+  stall.pid = static_cast<pid_t>(record.pid);
+  stall.thread = target_.thread_name(tid);
+  stall.thread_exited = record.flags & LP_STALL_THREAD_EXIT;
+  if (stall.thread_exited) assembler_.forget(tid);
+  reported_ongoing_.erase({tid, record.seq});
+  summary_.add_stall(stall);
+  report(stall);
+}
+
+void StallCollector::report(const Stall& stall) {
+  for (OutputSink* sink : sinks_) sink->stall(stall);
+}
+
+Stall StallCollector::ongoing_stall(pid_t tid, const lp_thread& state, uint64_t now_ns,
+                                    bool& past_threshold) {
+  __u64 elapsed = 0, on_cpu = 0, off_cpu = 0;
+  past_threshold =
+      lp_busy_so_far(&state, now_ns, &elapsed, &on_cpu, &off_cpu) && elapsed >= threshold_ns_;
+  if (!past_threshold) return {};
+  StallTimes times{.seq = state.seq,
+                   .start_ns = state.busy_start_ns,
+                   .duration_ns = elapsed,
+                   .on_cpu_ns = on_cpu,
+                   .off_cpu_ns = off_cpu};
+  Stall stall = assembler_.ongoing(tid, times, now_ns);
+  stall.pid = target_.pid();
+  stall.tid = tid;
+  stall.thread = target_.thread_name(tid);
+  return stall;
+}
+
+void StallCollector::check_ongoing(const std::vector<std::pair<pid_t, lp_thread>>& threads,
+                                   uint64_t now_ns) {
+  for (const auto& [tid, state] : threads) {
+    if (state.iterations > 0) {
+      saw_loop_ = true;
+      summary_.note_loop_thread(tid, target_.thread_name(tid), state.iterations);
+    }
+    if (reported_ongoing_.count({tid, state.seq})) continue;
+    bool past_threshold = false;
+    Stall stall = ongoing_stall(tid, state, now_ns, past_threshold);
+    if (!past_threshold) continue;
+    reported_ongoing_.insert({tid, state.seq});
+    report(stall);
+  }
+}
+
+std::vector<Stall> StallCollector::ongoing_now(
+    const std::vector<std::pair<pid_t, lp_thread>>& threads, uint64_t now_ns) {
+  std::vector<Stall> stalls;
+  for (const auto& [tid, state] : threads) {
+    bool past_threshold = false;
+    Stall stall = ongoing_stall(tid, state, now_ns, past_threshold);
+    if (past_threshold) stalls.push_back(std::move(stall));
+  }
+  return stalls;
+}
+
+}  // namespace loopprof

@@ -1,0 +1,110 @@
+#include <fmt/format.h>
+#include <time.h>
+
+#include "output/sink.hpp"
+
+namespace loopprof {
+
+namespace {
+
+uint64_t clock_ns(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+double ms(uint64_t ns) {
+  return static_cast<double>(ns) / 1e6;
+}
+
+class TextReport final : public OutputSink {
+ public:
+  TextReport(FILE* stream, bool verbose)
+      : out_(stream),
+        verbose_(verbose),
+        realtime_minus_monotonic_(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC)) {}
+
+  void stall(const Stall& stall) override {
+    std::string culprit = stall_culprit(stall);
+    fmt::print(out_, "{}  {}  tid {} ({})  {:.1f} ms{}  on-cpu {:.1f} ms  off-cpu {:.1f} ms{}{}\n",
+               wall_clock(stall.start_ns), stall.ongoing ? "ONGOING stall" : "stall", stall.tid,
+               stall.thread, ms(stall.duration_ns), stall.ongoing ? " so far" : "",
+               ms(stall.on_cpu_ns), ms(stall.off_cpu_ns), culprit.empty() ? "" : "  in ", culprit);
+    if (stall.thread_exited) fmt::print(out_, "    (the thread exited during this stall)\n");
+    if (verbose_) print_stacks(stall, 3);
+    fflush(out_);
+  }
+
+  Status finish(const Summary& summary) override {
+    for (const Stall& stall : summary.ongoing_at_exit) this->stall(stall);
+    fmt::print(out_,
+               "\n--- loopprof summary: PID {} ({}), {:.1f} s, threshold {:.0f} ms ({}) ---\n",
+               summary.pid, summary.command, summary.wall_seconds, ms(summary.threshold_ns),
+               summary.stop_reason);
+    if (summary.stalls == 0) {
+      fmt::print(out_, "no stalls at or above the threshold\n");
+    } else {
+      uint64_t worst = summary.worst.empty() ? 0 : summary.worst.front().duration_ns;
+      fmt::print(out_, "stalls: {}, blocked {:.1f} ms ({:.1f}% of the time), worst {:.1f} ms\n",
+                 summary.stalls, ms(summary.blocked_ns),
+                 summary.wall_seconds > 0 ? ms(summary.blocked_ns) / 10 / summary.wall_seconds : 0,
+                 ms(worst));
+    }
+    if (!summary.loops.empty()) {
+      fmt::print(out_, "loop threads:\n  {:<8} {:<16} {:>11} {:>7} {:>12} {:>11}\n", "TID",
+                 "THREAD", "ITERATIONS", "STALLS", "BLOCKED ms", "WORST ms");
+      for (const auto& loop : summary.loops)
+        fmt::print(out_, "  {:<8} {:<16} {:>11} {:>7} {:>12.1f} {:>11.1f}\n", loop.tid, loop.thread,
+                   loop.iterations, loop.stalls, ms(loop.blocked_ns), ms(loop.worst_ns));
+    }
+    if (!summary.worst.empty()) {
+      fmt::print(out_, "worst stalls:\n");
+      for (const Stall& stall : summary.worst) {
+        std::string culprit = stall_culprit(stall);
+        fmt::print(out_, "  {:>9.1f} ms  tid {} ({})  at {}{}{}\n", ms(stall.duration_ns),
+                   stall.tid, stall.thread, wall_clock(stall.start_ns),
+                   culprit.empty() ? "" : "  in ", culprit);
+      }
+    }
+    for (const auto& [kind, count] : summary.dropped)
+      if (count > 0)
+        fmt::print(out_,
+                   "dropped {} {} records: results are incomplete; consider increasing "
+                   "--ringbuf-size\n",
+                   count, kind);
+    fflush(out_);
+    return ok_status();
+  }
+
+ private:
+  std::string wall_clock(uint64_t monotonic_ns) const {
+    uint64_t ns = monotonic_ns + realtime_minus_monotonic_;
+    time_t seconds = static_cast<time_t>(ns / 1000000000ull);
+    tm local{};
+    localtime_r(&seconds, &local);
+    return fmt::format("{:02}:{:02}:{:02}.{:03}", local.tm_hour, local.tm_min, local.tm_sec,
+                       (ns / 1000000ull) % 1000);
+  }
+
+  void print_stacks(const Stall& stall, size_t most) {
+    for (size_t i = 0; i < stall.stacks.size() && i < most; ++i) {
+      const WeightedStack& stack = stall.stacks[i];
+      fmt::print(out_, "    {:.1f} ms {}:\n", stack.weight_us / 1000.0,
+                 cpu_state_name(stack.state));
+      for (auto it = stack.frames.rbegin(); it != stack.frames.rend(); ++it)
+        fmt::print(out_, "        {}\n", frame_label(*it));
+    }
+  }
+
+  FILE* out_;
+  bool verbose_;
+  uint64_t realtime_minus_monotonic_;
+};
+
+}  // namespace
+
+std::unique_ptr<OutputSink> make_text_report(FILE* stream, bool verbose) {
+  return std::make_unique<TextReport>(stream, verbose);
+}
+
+}  // namespace loopprof

@@ -1,0 +1,56 @@
+// The traced process as seen through /proc: existence, names, exit, and the
+// threads that are waiting in a poll-family syscall right now.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/unique_fd.hpp"
+
+namespace loopprof {
+
+// A thread blocked in a poll-family syscall when we looked.
+struct PollWaiter {
+  pid_t tid = 0;
+  uint32_t family = 0;  // enum lp_wait_family
+  int32_t key = -1;
+  uint64_t user_sp = 0;
+};
+
+class TargetProcess {
+ public:
+  static Result<TargetProcess> open(pid_t pid);
+
+  pid_t pid() const { return pid_; }
+  const std::string& command() const { return command_; }
+  // Readable (poll/epoll) once the process has exited.
+  int exit_fd() const { return exit_fd_.get(); }
+  bool exited() const;
+  size_t thread_count() const;
+  // Thread name (comm), remembered so it outlives the thread.
+  const std::string& thread_name(pid_t tid);
+  std::vector<PollWaiter> poll_waiters() const;
+
+ private:
+  TargetProcess(pid_t pid, std::string command, UniqueFd exit_fd)
+      : pid_(pid), command_(std::move(command)), exit_fd_(std::move(exit_fd)) {}
+
+  pid_t pid_;
+  std::string command_;
+  UniqueFd exit_fd_;
+  std::unordered_map<pid_t, std::string> thread_names_;
+};
+
+// Parses one /proc/PID/task/TID/syscall line ("NR ARG1..ARG6 SP PC").
+// Returns false for "running", "-1 ..." or a syscall outside the poll family.
+// For poll/ppoll the key needs target memory: `first_pollfd` is called with
+// the pollfd array address.
+bool parse_poll_waiter(const std::string& line, pid_t tid, PollWaiter& out,
+                       int32_t (*first_pollfd)(pid_t pid, uint64_t address), pid_t pid);
+
+}  // namespace loopprof
