@@ -1,0 +1,256 @@
+#include "symbols/elf_module.hpp"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <fmt/format.h>
+#include <gelf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "symbols/demangle.hpp"
+
+namespace loopprof {
+
+namespace {
+
+// Entries above this are dropped wholesale (the code of one binary rarely
+// yields that many distinct sampled addresses).
+constexpr size_t kMaxCachedAddresses = 1 << 18;
+
+std::string dwfl_error() {
+  return dwfl_errmsg(-1);
+}
+
+// Follows DW_AT_abstract_origin (inlined copies) and DW_AT_specification
+// (out-of-class definitions) to the DIE that declares the function.
+Dwarf_Die declaration_of(Dwarf_Die die) {
+  for (int hops = 0; hops < 8; ++hops) {
+    Dwarf_Attribute attr;
+    Dwarf_Die next;
+    if ((dwarf_attr(&die, DW_AT_abstract_origin, &attr) == nullptr &&
+         dwarf_attr(&die, DW_AT_specification, &attr) == nullptr) ||
+        dwarf_formref_die(&attr, &next) == nullptr)
+      break;
+    die = next;
+  }
+  return die;
+}
+
+// "ns::Class::" for a DIE declared inside namespaces/classes.
+std::string scope_prefix(Dwarf_Die* die) {
+  Dwarf_Die* scopes = nullptr;
+  int n = dwarf_getscopes_die(die, &scopes);
+  std::string prefix;
+  for (int i = 1; i < n; ++i) {
+    int tag = dwarf_tag(&scopes[i]);
+    if (tag != DW_TAG_namespace && tag != DW_TAG_class_type && tag != DW_TAG_structure_type &&
+        tag != DW_TAG_union_type)
+      continue;
+    const char* name = dwarf_diename(&scopes[i]);
+    prefix = std::string(name != nullptr ? name : "(anonymous namespace)") + "::" + prefix;
+  }
+  free(scopes);
+  return prefix;
+}
+
+// The function name of a subprogram or inlined-subroutine DIE: the demangled
+// linkage name when there is one (C++ functions with external linkage), else
+// DW_AT_name qualified by its enclosing namespaces and classes (static C++
+// functions have no linkage name in DWARF; their names then carry no
+// parameter list).
+std::string die_function_name(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
+    if (dwarf_attr_integrate(die, at, &attr) != nullptr) {
+      if (const char* linkage = dwarf_formstring(&attr)) return demangle(linkage);
+    }
+  }
+  Dwarf_Die declaration = declaration_of(*die);
+  const char* name = dwarf_diename(&declaration);
+  if (name == nullptr) return {};
+  return scope_prefix(&declaration) + name;
+}
+
+// DW_AT_call_file / DW_AT_call_line of an inlined-subroutine DIE: where its
+// caller called it.
+void call_site(Dwarf_Die* inlined, Dwarf_Files* files, std::string& file, uint32_t& line) {
+  Dwarf_Attribute attr;
+  Dwarf_Word value = 0;
+  if (dwarf_attr(inlined, DW_AT_call_line, &attr) != nullptr && dwarf_formudata(&attr, &value) == 0)
+    line = static_cast<uint32_t>(value);
+  if (files != nullptr && dwarf_attr(inlined, DW_AT_call_file, &attr) != nullptr &&
+      dwarf_formudata(&attr, &value) == 0) {
+    if (const char* name = dwarf_filesrc(files, value, nullptr, nullptr)) file = name;
+  }
+}
+
+bool is_function_scope(Dwarf_Die* die) {
+  int tag = dwarf_tag(die);
+  return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ElfModule>> ElfModule::open(UniqueFd fd, const std::string& path,
+                                                   const std::vector<std::string>& debug_dirs) {
+  std::unique_ptr<ElfModule> module(new ElfModule());
+  module->path_ = path;
+  // "" = the file's own directory, ".debug" = its .debug subdirectory (both
+  // for .gnu_debuglink names), then the global roots (also for build IDs).
+  module->debuginfo_path_ = ":.debug";
+  for (const auto& dir : debug_dirs) module->debuginfo_path_ += ":" + dir;
+  module->debuginfo_path_ptr_ = module->debuginfo_path_.data();
+  module->callbacks_.find_elf = dwfl_build_id_find_elf;
+  module->callbacks_.find_debuginfo = dwfl_standard_find_debuginfo;
+  module->callbacks_.section_address = dwfl_offline_section_address;
+  module->callbacks_.debuginfo_path = &module->debuginfo_path_ptr_;
+
+  module->dwfl_ = dwfl_begin(&module->callbacks_);
+  if (module->dwfl_ == nullptr) return Error::failed("open " + path, dwfl_error());
+  dwfl_report_begin(module->dwfl_);
+  // Bias 0: dwfl addresses are the file's virtual addresses. libdwfl takes
+  // ownership of the descriptor it is given only on success: give it a copy.
+  int dwfl_fd = ::dup(fd.get());
+  if (dwfl_fd < 0) return Error::failed("open " + path, std::strerror(errno));
+  module->module_ = dwfl_report_elf(module->dwfl_, path.c_str(), path.c_str(), dwfl_fd, 0, true);
+  if (module->module_ == nullptr) {
+    ::close(dwfl_fd);
+    return Error::failed("read ELF file " + path, dwfl_error());
+  }
+  dwfl_report_end(module->dwfl_, nullptr, nullptr);
+
+  GElf_Addr bias = 0;
+  Elf* elf = dwfl_module_getelf(module->module_, &bias);
+  if (elf == nullptr) return Error::failed("read ELF file " + path, dwfl_error());
+  size_t phnum = 0;
+  if (elf_getphdrnum(elf, &phnum) != 0)
+    return Error::failed("read program headers of " + path, elf_errmsg(-1));
+  for (size_t i = 0; i < phnum; ++i) {
+    GElf_Phdr phdr;
+    if (gelf_getphdr(elf, static_cast<int>(i), &phdr) == nullptr || phdr.p_type != PT_LOAD)
+      continue;
+    module->segments_.push_back(Segment{phdr.p_offset, phdr.p_vaddr, phdr.p_filesz});
+  }
+  if (module->segments_.empty())
+    return Error::failed("read program headers of " + path, "no PT_LOAD segment");
+
+  const unsigned char* bits = nullptr;
+  GElf_Addr note_vaddr = 0;
+  int length = dwfl_module_build_id(module->module_, &bits, &note_vaddr);
+  for (int i = 0; i < length; ++i) module->build_id_ += fmt::format("{:02x}", bits[i]);
+  return module;
+}
+
+ElfModule::~ElfModule() {
+  if (dwfl_ != nullptr) dwfl_end(dwfl_);
+}
+
+std::optional<uint64_t> ElfModule::vaddr_of_file_offset(uint64_t offset) const {
+  for (const Segment& s : segments_) {
+    if (offset >= s.offset && offset - s.offset < s.filesz) return s.vaddr + (offset - s.offset);
+  }
+  return std::nullopt;
+}
+
+const std::vector<SymbolicFrame>& ElfModule::lookup(uint64_t vaddr) {
+  auto it = cache_.find(vaddr);
+  if (it != cache_.end()) return it->second;
+  if (cache_.size() >= kMaxCachedAddresses) cache_.clear();
+  return cache_.emplace(vaddr, resolve(vaddr)).first->second;
+}
+
+std::optional<std::string> ElfModule::symbol_name(uint64_t vaddr) {
+  GElf_Off offset = 0;
+  GElf_Sym sym;
+  GElf_Word shndx = 0;
+  Elf* elf = nullptr;
+  Dwarf_Addr bias = 0;
+  const char* name = dwfl_module_addrinfo(module_, vaddr, &offset, &sym, &shndx, &elf, &bias);
+  if (name == nullptr || name[0] == '\0') return std::nullopt;
+  // libdwfl falls back to the nearest sizeless symbol (an assembly label)
+  // before the address; with a stripped .symtab that can be an unrelated
+  // function far away, so only an exact hit on a sizeless symbol counts.
+  if (sym.st_size == 0 ? offset != 0 : offset >= sym.st_size) return std::nullopt;
+  return demangle(name);
+}
+
+std::vector<SymbolicFrame> ElfModule::resolve(uint64_t vaddr) {
+  std::vector<SymbolicFrame> frames;
+  std::optional<std::string> symbol = symbol_name(vaddr);
+
+  // DWARF: the chain of function scopes (subprogram, then inlined calls).
+  Dwarf_Addr bias = 0;
+  Dwarf_Die* cu = dwfl_module_addrdie(module_, vaddr, &bias);
+  Dwarf_Die* scopes = nullptr;
+  int nscopes = cu != nullptr ? dwarf_getscopes(cu, vaddr - bias, &scopes) : 0;
+  std::vector<Dwarf_Die> chain;  // innermost first
+  if (nscopes > 0) {
+    // dwarf_getscopes continues through an inlined function's abstract
+    // origin; the call chain is the concrete one around the innermost scope.
+    Dwarf_Die innermost = scopes[0];
+    free(scopes);
+    scopes = nullptr;
+    nscopes = dwarf_getscopes_die(&innermost, &scopes);
+    for (int i = 0; i < nscopes; ++i) {
+      if (!is_function_scope(&scopes[i])) continue;
+      chain.push_back(scopes[i]);
+      if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram) break;
+    }
+  }
+  free(scopes);
+
+  // The leaf's own line.
+  std::string leaf_file;
+  uint32_t leaf_line = 0;
+  if (Dwfl_Line* line = dwfl_module_getsrc(module_, vaddr)) {
+    int lineno = 0;
+    if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr)) {
+      leaf_file = file;
+      leaf_line = lineno > 0 ? static_cast<uint32_t>(lineno) : 0;
+    }
+  }
+
+  if (chain.empty()) {
+    if (!symbol) return frames;
+    frames.push_back(SymbolicFrame{*symbol, leaf_file, leaf_line, false});
+    return frames;
+  }
+
+  Dwarf_Files* files = nullptr;
+  size_t nfiles = 0;
+  if (cu != nullptr && dwarf_getsrcfiles(cu, &files, &nfiles) != 0) files = nullptr;
+
+  // Outermost first. Each frame's line is where it called the next one in;
+  // the innermost frame gets the line of the address itself.
+  for (size_t i = chain.size(); i-- > 0;) {
+    Dwarf_Die* die = &chain[i];
+    SymbolicFrame frame;
+    frame.inlined = i + 1 < chain.size();
+    frame.name = die_function_name(die);
+    if (i == chain.size() - 1 && symbol && dwarf_tag(die) == DW_TAG_subprogram) {
+      // The out-of-line function: the symbol table names it exactly
+      // (including clones such as foo.cold or foo.constprop.0).
+      frame.name = *symbol;
+    } else if (i == chain.size() - 1 && symbol && frame.name.empty()) {
+      frame.name = *symbol;
+    }
+    if (i == 0) {
+      frame.file = leaf_file;
+      frame.line = leaf_line;
+    } else {
+      call_site(&chain[i - 1], files, frame.file, frame.line);
+    }
+    if (frame.name.empty()) frame.name = frame.inlined ? "[inlined]" : "";
+    frames.push_back(std::move(frame));
+  }
+  if (frames.front().name.empty()) {
+    // DWARF scope without a name and no symbol: not trustworthy as a name.
+    frames.clear();
+  }
+  return frames;
+}
+
+}  // namespace loopprof
