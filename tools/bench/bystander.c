@@ -18,18 +18,27 @@
  *             context switches per op, prices sched_switch hooks.
  *
  * Output (stdout, last line):
- *   "ns_per_op=<wall> cpu_ns_per_op=<cpu> ops=<n> mode=<mode>"
+ *   "ns_per_op=<wall> cpu_ns_per_op=<cpu> preempted=<k> ops=<n> mode=<mode>"
  * cpu is this process's main thread CPU time (pingpong: the child's is not
- * included). */
+ * included); preempted is its involuntary context switches during the run. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Involuntary context switches of the calling thread so far: how often
+ * something preempted it (a profiler's own wakeups show up here). */
+static long preemptions(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_THREAD, &ru);
+  return ru.ru_nivcsw;
+}
 
 static double clock_ns(clockid_t clock) {
   struct timespec ts;
@@ -147,11 +156,13 @@ int main(int argc, char** argv) {
 
   double start = clock_ns(CLOCK_MONOTONIC);
   double cpu_start = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+  long preempted_start = preemptions();
   if (mode->run(ops) != 0) return 1;
   double cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
+  long preempted = preemptions() - preempted_start;
   double elapsed = clock_ns(CLOCK_MONOTONIC) - start;
 
-  printf("ns_per_op=%.1f cpu_ns_per_op=%.1f ops=%ld mode=%s\n", elapsed / (double)ops,
-         cpu / (double)ops, ops, mode->name);
+  printf("ns_per_op=%.1f cpu_ns_per_op=%.1f preempted=%ld ops=%ld mode=%s\n", elapsed / (double)ops,
+         cpu / (double)ops, preempted, ops, mode->name);
   return 0;
 }

@@ -13,16 +13,18 @@
  *     the profiler's target when measuring the cost to other processes.
  *
  * Output (stdout, last line):
- *   "ns_per_iter=<wall> cpu_ns_per_iter=<cpu> iterations=<n>"
+ *   "ns_per_iter=<wall> cpu_ns_per_iter=<cpu> preempted=<k> iterations=<n>"
  * cpu is this thread's CPU time (user + system, which includes the BPF
  * programs that tracepoints run in its context): steadier than wall time on
- * a shared machine, where other processes take the CPU away. */
+ * a shared machine, where other processes take the CPU away. preempted is
+ * the number of involuntary context switches during the timed loop. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +69,14 @@ static int parse_options(int argc, char** argv, struct spin_options* opt) {
     return -1;
   }
   return 0;
+}
+
+/* Involuntary context switches of the calling thread so far: how often
+ * something preempted it (a profiler's own wakeups show up here). */
+static long preemptions(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_THREAD, &ru);
+  return ru.ru_nivcsw;
 }
 
 static double clock_ns(clockid_t clock) {
@@ -122,6 +132,7 @@ int main(int argc, char** argv) {
 
   double start = clock_ns(CLOCK_MONOTONIC);
   double cpu_start = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+  long preempted_start = preemptions();
   for (long i = 0; i < opt.iterations; i++) {
     if (epoll_wait(epfd, events, 8, opt.timeout_ms) < 0 && errno != EINTR) {
       fprintf(stderr, "epoll_spin: epoll_wait failed: %s\n", strerror(errno));
@@ -129,10 +140,11 @@ int main(int argc, char** argv) {
     }
   }
   double cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start;
+  long preempted = preemptions() - preempted_start;
   double elapsed = clock_ns(CLOCK_MONOTONIC) - start;
 
   double n = (double)opt.iterations;
-  printf("ns_per_iter=%.1f cpu_ns_per_iter=%.1f iterations=%ld\n", elapsed / n, cpu / n,
-         opt.iterations);
+  printf("ns_per_iter=%.1f cpu_ns_per_iter=%.1f preempted=%ld iterations=%ld\n", elapsed / n,
+         cpu / n, preempted, opt.iterations);
   return 0;
 }

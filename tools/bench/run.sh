@@ -11,7 +11,8 @@
 # Knobs (environment): PAIRS (5), SPIN_ITERS (500000), WRK_PAIRS (3),
 # WRK_DURATION (5s), BENCH_PORT (18765), THRESHOLD_MS (100),
 # LOOPPROF (BUILD_DIR/loopprof), UVLOOP (0; 1 adds a uvloop aiohttp row),
-# CASES (default all: "loopprof bpftrace perf bystander aiohttp").
+# CASES (default: "loopprof bpftrace perf bystander aiohttp"; also
+# "loopprof-F0": loopprof without its CPU sampler).
 set -u -o pipefail
 
 die() {
@@ -152,6 +153,7 @@ start_profiler() {
   local kind=$1 target=$2 log=$3
   case $kind in
     loopprof) "$LOOPPROF" -p "$target" -t "$THRESHOLD_MS" >"$log" 2>&1 & ;;
+    loopprof-F0) "$LOOPPROF" -p "$target" -t "$THRESHOLD_MS" -F 0 >"$log" 2>&1 & ;;
     bpftrace) bpftrace "$SRC_DIR/peer_loop.bt" "$target" "$THRESHOLD_MS" >"$log" 2>&1 & ;;
     perf)
       perf record -q -e syscalls:sys_enter_epoll_wait -e syscalls:sys_exit_epoll_wait \
@@ -199,7 +201,7 @@ stop_profiler() {
     note "rc-$kind-$rc" "$kind exited with status $rc ($how) (log: $log)"
   fi
   # loopprof reports lost ring-buffer records as "dropped N <what> records".
-  if [[ $kind == loopprof ]]; then
+  if [[ $kind == loopprof* ]]; then
     local n
     n=$(awk '/^dropped [0-9]+ / {s += $2} END {print s + 0}' "$log")
     CASE_DROPS=$((CASE_DROPS + n))
@@ -232,9 +234,11 @@ ratio() {
 }
 
 # add_row CASE UNIT "BASELINES" "ATTACHED" "WALL_BASELINES" "WALL_ATTACHED"
-# "PROFILER_CPU": one table row from paired samples (the i-th baseline and the
-# i-th attached value form pair i). Wall-clock samples ("" if none) only give
-# a ratio; PROFILER_CPU are the profiler's own CPU shares (% of one CPU).
+# "PROFILER_CPU" "PREEMPTED_BASELINES" "PREEMPTED_ATTACHED": one table row
+# from paired samples (the i-th baseline and the i-th attached value form
+# pair i). Wall-clock samples ("" if none) only give a ratio; PROFILER_CPU
+# are the profiler's own CPU shares (% of one CPU); PREEMPTED are the
+# measured thread's involuntary context switches per run.
 add_row() {
   local name=$1 unit=$2
   local -a base att pair=()
@@ -260,19 +264,29 @@ add_row() {
   local prof_cpu
   prof_cpu=$(median "${pc[@]}")
   [[ $prof_cpu == n/a ]] || prof_cpu="$prof_cpu%"
-  ROWS+=("| $name | $unit | $mb | $ma | $(ratio "$ma" "$mb") | $range | $wall | $prof_cpu | ${#pair[@]} |")
-  echo "  -> $name: baseline $mb, attached $ma $unit; wall $wall; profiler CPU $prof_cpu" >&2
+  local preempted="—"
+  if [[ -n ${8:-} ]]; then
+    local -a xb xa
+    read -ra xb <<<"$8"
+    read -ra xa <<<"${9:-}"
+    preempted="$(median "${xb[@]}" | sed 's/[.]0$//') → $(median "${xa[@]}" | sed 's/[.]0$//')"
+  fi
+  local npairs
+  npairs=$(printf '%s\n' "${pair[@]}" | grep -cE '^[0-9.]+$')
+  ROWS+=("| $name | $unit | $mb | $ma | $(ratio "$ma" "$mb") | $range | $wall | $prof_cpu | $preempted | $npairs |")
+  echo "  -> $name: baseline $mb, attached $ma $unit; wall $wall; profiler CPU $prof_cpu; preempted $preempted" >&2
 }
 
 # ---- (a)-(c): epoll_spin under a profiler -------------------------------------
 
 # run_spin KIND LOG: one epoll_spin run, the profiler (KIND, or none)
 # attached before the timed loop starts. Sets RESULT (CPU ns/iter),
-# RESULT_WALL (wall ns/iter) and RESULT_PROF (profiler CPU %), "fail" when
-# there is no measurement.
+# RESULT_WALL (wall ns/iter), RESULT_PREEMPT (involuntary context switches
+# of the loop) and RESULT_PROF (profiler CPU %), "fail" when there is no
+# measurement.
 run_spin() {
   local kind=$1 log=$2 fifo=$WORK/go out=$WORK/spin.out
-  RESULT=fail RESULT_WALL=fail RESULT_PROF=none
+  RESULT=fail RESULT_WALL=fail RESULT_PROF=none RESULT_PREEMPT=fail
   rm -f "$fifo" "$out"
   mkfifo "$fifo"
   "$BENCH_BIN/epoll_spin" -w -n "$SPIN_ITERS" <"$fifo" >"$out" 2>&1 &
@@ -308,26 +322,31 @@ run_spin() {
   fi
   RESULT=$(sed -n 's/.*cpu_ns_per_iter=\([0-9.]*\).*/\1/p' "$out")
   RESULT_WALL=$(sed -n 's/^ns_per_iter=\([0-9.]*\).*/\1/p' "$out")
+  RESULT_PREEMPT=$(sed -n 's/.*preempted=\([0-9]*\).*/\1/p' "$out")
   [[ -n $RESULT ]] || RESULT=fail
   [[ -n $RESULT_WALL ]] || RESULT_WALL=fail
 }
 
 spin_case() {
   local kind=$1 label=$2 p
-  local -a base=() att=() wbase=() watt=() pcpu=()
+  local -a base=() att=() wbase=() watt=() pcpu=() xbase=() xatt=()
   echo "== epoll_spin x $kind ($PAIRS pairs, $SPIN_ITERS iterations)" >&2
   run_spin none /dev/null # warm-up
   for ((p = 1; p <= PAIRS; p++)); do
     local log=$LOG_DIR/spin-$kind-$p.log
-    if ((p % 2)); then
-      run_spin none /dev/null && base+=("$RESULT") && wbase+=("$RESULT_WALL")
-      run_spin "$kind" "$log" && att+=("$RESULT") && watt+=("$RESULT_WALL") pcpu+=("$RESULT_PROF")
-    else
-      run_spin "$kind" "$log" && att+=("$RESULT") && watt+=("$RESULT_WALL") pcpu+=("$RESULT_PROF")
-      run_spin none /dev/null && base+=("$RESULT") && wbase+=("$RESULT_WALL")
-    fi
+    local half
+    for half in $( ((p % 2)) && echo "none $kind" || echo "$kind none"); do
+      if [[ $half == none ]]; then
+        run_spin none /dev/null
+        base+=("$RESULT") wbase+=("$RESULT_WALL") xbase+=("$RESULT_PREEMPT")
+      else
+        run_spin "$kind" "$log"
+        att+=("$RESULT") watt+=("$RESULT_WALL") xatt+=("$RESULT_PREEMPT") pcpu+=("$RESULT_PROF")
+      fi
+    done
   done
-  add_row "$label" "CPU ns/iter" "${base[*]}" "${att[*]}" "${wbase[*]}" "${watt[*]}" "${pcpu[*]}"
+  add_row "$label" "CPU ns/iter" "${base[*]}" "${att[*]}" "${wbase[*]}" "${watt[*]}" "${pcpu[*]}" \
+    "${xbase[*]}" "${xatt[*]}"
   note_drops "$label" "spin-$kind-"
 }
 
@@ -335,13 +354,14 @@ spin_case() {
 
 BYSTANDER_MODES="getppid:2000000 epoll:2000000 pipe:500000 pingpong:50000"
 
-bystander_round() { # sets BY_CPU[mode] and BY_WALL[mode]
+bystander_round() { # sets BY_CPU[mode], BY_WALL[mode] and BY_PREEMPT[mode]
   local entry mode ops out
   for entry in $BYSTANDER_MODES; do
     mode=${entry%%:*} ops=${entry#*:}
     out=$("$BENCH_BIN/bystander" -m "$mode" -n "$ops")
     BY_CPU[$mode]=$(sed -n 's/.*cpu_ns_per_op=\([0-9.]*\).*/\1/p' <<<"$out")
     BY_WALL[$mode]=$(sed -n 's/^ns_per_op=\([0-9.]*\).*/\1/p' <<<"$out")
+    BY_PREEMPT[$mode]=$(sed -n 's/.*preempted=\([0-9]*\).*/\1/p' <<<"$out")
     [[ -n ${BY_CPU[$mode]} ]] || BY_CPU[$mode]=fail
     [[ -n ${BY_WALL[$mode]} ]] || BY_WALL[$mode]=fail
   done
@@ -352,7 +372,7 @@ bystander_case() {
   "$BENCH_BIN/epoll_spin" -i &
   local idle=$!
   BACKGROUND+=("$idle")
-  declare -A BY_CPU BY_WALL BASE ATT WBASE WATT
+  declare -A BY_CPU BY_WALL BY_PREEMPT BASE ATT WBASE WATT XBASE XATT
   local -a pcpu=()
   local p entry mode
   bystander_round # warm-up
@@ -367,6 +387,7 @@ bystander_case() {
           mode=${entry%%:*}
           BASE[$mode]+="${BY_CPU[$mode]} "
           WBASE[$mode]+="${BY_WALL[$mode]} "
+          XBASE[$mode]+="${BY_PREEMPT[$mode]} "
         done
       else
         start_profiler loopprof "$idle" "$log"
@@ -381,6 +402,7 @@ bystander_case() {
             mode=${entry%%:*}
             ATT[$mode]+="${BY_CPU[$mode]} "
             WATT[$mode]+="${BY_WALL[$mode]} "
+            XATT[$mode]+="${BY_PREEMPT[$mode]} "
           done
         else
           note "attach-bystander" "loopprof did not attach to the idle loop (log: $log): $(tail -n 3 "$log" | tr '\n' ' ')"
@@ -394,7 +416,8 @@ bystander_case() {
   for entry in $BYSTANDER_MODES; do
     mode=${entry%%:*}
     add_row "(d) bystander $mode, loopprof on another pid" "CPU ns/op" \
-      "${BASE[$mode]}" "${ATT[$mode]:-}" "${WBASE[$mode]}" "${WATT[$mode]:-}" "${pcpu[*]}"
+      "${BASE[$mode]}" "${ATT[$mode]:-}" "${WBASE[$mode]}" "${WATT[$mode]:-}" "${pcpu[*]}" \
+      "${XBASE[$mode]}" "${XATT[$mode]:-}"
   done
   note_drops "(d) bystander" "bystander-loopprof-"
 }
@@ -410,11 +433,17 @@ wait_port() {
   return 1
 }
 
-# run_wrk KIND SERVER_PID LOG: sets RESULT (req/s or "fail") and
-# RESULT_PROF (profiler CPU %).
+# Involuntary context switches of PID's main thread so far.
+preemptions_of() {
+  awk '/^nonvoluntary_ctxt_switches/ {print $2}' "/proc/$1/task/$1/status" 2>/dev/null
+}
+
+# run_wrk KIND SERVER_PID LOG: sets RESULT (req/s or "fail"), RESULT_PROF
+# (profiler CPU %) and RESULT_PREEMPT (the server's main-thread involuntary
+# context switches during the run).
 run_wrk() {
-  local kind=$1 server=$2 log=$3 prof="" out c0 t0
-  RESULT=fail RESULT_PROF=none
+  local kind=$1 server=$2 log=$3 prof="" out c0 t0 x0
+  RESULT=fail RESULT_PROF=none RESULT_PREEMPT=fail
   if [[ $kind != none ]]; then
     start_profiler "$kind" "$server" "$log"
     prof=$PROF_PID
@@ -425,7 +454,9 @@ run_wrk() {
     fi
   fi
   [[ -n $prof ]] && c0=$(proc_cpu_ns "$prof") t0=$(now_ns)
+  x0=$(preemptions_of "$server")
   out=$(wrk -t1 -c10 -d"$WRK_DURATION" "http://127.0.0.1:$BENCH_PORT/" 2>&1)
+  RESULT_PREEMPT=$(($(preemptions_of "$server") - x0))
   [[ -n $prof ]] && RESULT_PROF=$(cpu_share "$c0" "$(proc_cpu_ns "$prof")" "$t0" "$(now_ns)")
   if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
     note "wrk-errors-$kind" "wrk saw errors ($kind): $(grep -E 'Non-2xx|Socket errors' <<<"$out" | head -n 2 | tr '\n' ' ')"
@@ -453,23 +484,25 @@ aiohttp_case() {
     return
   fi
   wrk -t1 -c10 -d1s "http://127.0.0.1:$BENCH_PORT/" >/dev/null 2>&1 # warm-up
-  local -a base=() att=() pcpu=()
-  local p
+  local -a base=() att=() pcpu=() xbase=() xatt=()
+  local p half
   for ((p = 1; p <= pairs; p++)); do
     local log=$LOG_DIR/aiohttp-$label-loopprof-$p.log
-    if ((p % 2)); then
-      run_wrk none "$server" /dev/null && base+=("$RESULT")
-      run_wrk loopprof "$server" "$log" && att+=("$RESULT") && pcpu+=("$RESULT_PROF")
-    else
-      run_wrk loopprof "$server" "$log" && att+=("$RESULT") && pcpu+=("$RESULT_PROF")
-      run_wrk none "$server" /dev/null && base+=("$RESULT")
-    fi
+    for half in $( ((p % 2)) && echo "none loopprof" || echo "loopprof none"); do
+      if [[ $half == none ]]; then
+        run_wrk none "$server" /dev/null
+        base+=("$RESULT") xbase+=("$RESULT_PREEMPT")
+      else
+        run_wrk loopprof "$server" "$log"
+        att+=("$RESULT") xatt+=("$RESULT_PREEMPT") pcpu+=("$RESULT_PROF")
+      fi
+    done
   done
   kill -INT "$server"
   wait_exit "$server" 50 || kill -KILL "$server"
   wait "$server" 2>/dev/null
   add_row "(e) aiohttp $label, wrk -t1 -c10 -d$WRK_DURATION" "req/s" "${base[*]}" "${att[*]}" \
-    "" "" "${pcpu[*]}"
+    "" "" "${pcpu[*]}" "${xbase[*]}" "${xatt[*]}"
   note_drops "(e) aiohttp $label" "aiohttp-$label-loopprof-"
   AIOHTTP_BASE[$label]=$(median "${base[@]}")
 }
@@ -478,7 +511,7 @@ aiohttp_case() {
 
 have() { command -v "$1" >/dev/null 2>&1; }
 wants() { [[ " $CASES " == *" $1 "* ]]; }
-skip_row() { ROWS+=("| $1 | | skipped: $2 | | | | | | 0 |"); }
+skip_row() { ROWS+=("| $1 | | skipped: $2 | | | | | | | 0 |"); }
 
 declare -A AIOHTTP_BASE
 START=$(date +%s)
@@ -488,6 +521,13 @@ if wants loopprof; then
     spin_case loopprof "(a) epoll_spin, loopprof -p PID -t $THRESHOLD_MS"
   else
     skip_row "(a) epoll_spin, loopprof" "no $LOOPPROF"
+  fi
+fi
+if wants loopprof-F0; then
+  if [[ -x $LOOPPROF ]]; then
+    spin_case loopprof-F0 "(a') epoll_spin, loopprof -p PID -t $THRESHOLD_MS -F 0 (no CPU sampler)"
+  else
+    skip_row "(a') epoll_spin, loopprof -F 0" "no $LOOPPROF"
   fi
 fi
 if wants bpftrace; then
@@ -535,10 +575,11 @@ fi
   echo "Ratio = attached / baseline (medians): above 1 is slower for ns/iter and ns/op," \
     "below 1 is fewer requests for req/s. CPU ns = the measured thread's own CPU time;" \
     "wall = median wall-clock ns, baseline → attached (ratio)." \
-    "profiler CPU = the profiler's own CPU use while measured (% of one CPU, median)."
+    "profiler CPU = the profiler's own CPU use while measured (% of one CPU, median)." \
+    "preempted = involuntary context switches of the measured thread per run, baseline → attached (medians)."
   echo
-  echo "| case | unit | baseline (median) | attached (median) | ratio | pair ratios | wall | profiler CPU | pairs |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| case | unit | baseline (median) | attached (median) | ratio | pair ratios | wall | profiler CPU | preempted | pairs |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${ROWS[@]}"
   if [[ -n ${AIOHTTP_BASE[default]:-} && -n ${AIOHTTP_BASE[PYTHONASYNCIODEBUG=1]:-} ]]; then
     echo
