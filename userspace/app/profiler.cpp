@@ -17,6 +17,7 @@
 #include "collector/stall_collector.hpp"
 #include "core/unique_fd.hpp"
 #include "output/sink.hpp"
+#include "python/python_support.hpp"
 #include "symbols/symbolizer.hpp"
 #include "target/target_process.hpp"
 
@@ -52,6 +53,8 @@ UniqueFd stop_signals_fd() {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
   sigprocmask(SIG_BLOCK, &set, nullptr);
+  // A closed stdout (`loopprof ... | head`) must not cost the output files.
+  signal(SIGPIPE, SIG_IGN);
   return UniqueFd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
 }
 
@@ -97,6 +100,19 @@ size_t seed_waiting_threads(const TargetProcess& target, BpfSession& session) {
   return seeded;
 }
 
+// Python frames for CPython targets; anything else keeps native-only stacks.
+std::unique_ptr<python::PythonSupport> attach_python(pid_t pid, bpf_object* object) {
+  auto python = python::PythonSupport::attach(pid, object);
+  if (!python) {
+    fmt::print(stderr, "loopprof: warning: {}; stacks will show native frames only\n",
+               python.error().message);
+    if (!python.error().hint.empty())
+      fmt::print(stderr, "loopprof: hint: {}\n", python.error().hint);
+    return nullptr;
+  }
+  return std::move(python).value();
+}
+
 // How often ongoing stalls are looked for: about a quarter of the threshold.
 int tick_ms(const Options& options) {
   double tick = options.threshold_ms / 4;
@@ -125,9 +141,10 @@ int run_profiler(const Options& options) {
 
   auto outputs = open_outputs(options);
   if (!outputs) return fail(outputs.error());
+  std::unique_ptr<python::PythonSupport> python = attach_python(options.pid, session->object());
   auto kernel_symbols = KernelSymbolizer::create();
   auto process_symbols = ProcessSymbolizer::create(options.pid);
-  StackResolver resolver(*kernel_symbols, *process_symbols);
+  StackResolver resolver(*kernel_symbols, *process_symbols, python.get());
   StallCollector collector(target.value(), resolver, outputs->sinks(), config.threshold_ns);
 
   UniqueFd signals = stop_signals_fd();
@@ -140,10 +157,10 @@ int run_profiler(const Options& options) {
   auto attach_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   fmt::print(stderr,
-             "loopprof: attached to PID {} ({}), {} threads ({} waiting in a poll call), "
+             "loopprof: attached to PID {} ({}{}), {} threads ({} waiting in a poll call), "
              "threshold {} ms, in {:.0f} ms; Ctrl-C to stop\n",
-             options.pid, target->command(), target->thread_count(), seeded, options.threshold_ms,
-             attach_ms);
+             options.pid, target->command(), python ? ", " + python->description() : "",
+             target->thread_count(), seeded, options.threshold_ms, attach_ms);
 
   UniqueFd poller(epoll_create1(EPOLL_CLOEXEC));
   for (int fd : {session->ring_epoll_fd(), signals.get(), target->exit_fd()}) {

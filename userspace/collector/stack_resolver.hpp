@@ -1,17 +1,20 @@
 // Turns the raw addresses of one capture record into frames, root first:
-// user frames (outermost caller ... user leaf), then kernel frames.
+// user frames (outermost caller ... user leaf, with Python frames in place of
+// the interpreter's eval frames), then kernel frames.
 #pragma once
 
 #include "bpf/abi.hpp"
 #include "model/frame.hpp"
+#include "python/python_support.hpp"
 #include "symbols/symbolizer.hpp"
 
 namespace loopprof {
 
 class StackResolver {
  public:
-  StackResolver(KernelSymbolizer& kernel, ProcessSymbolizer& process)
-      : kernel_(kernel), process_(process) {}
+  // `python` may be null (not a CPython target, or an unsupported one).
+  StackResolver(KernelSymbolizer& kernel, ProcessSymbolizer& process, python::PythonSupport* python)
+      : kernel_(kernel), process_(process), python_(python) {}
 
   Frames resolve(const lp_capture_record& record);
 
@@ -21,6 +24,7 @@ class StackResolver {
 
   KernelSymbolizer& kernel_;
   ProcessSymbolizer& process_;
+  python::PythonSupport* python_;
 };
 
 }  // namespace loopprof
