@@ -21,14 +21,16 @@ TEST(OngoingStall, ReportedWhileStuckThenFinal) {
   const Injection& stuck = r.injections.front();
   pid_t tid = r.loop_tids.at("main");
 
-  const nlohmann::json* final_stall = stall_for(stall_events(r.events, false, tid), stuck);
+  auto finals = stall_events(r.events, false, tid);
+  const nlohmann::json* final_stall = stall_for(finals, stuck);
   ASSERT_TRUE(final_stall) << r.diagnostics;
   EXPECT_TRUE(duration_matches((*final_stall)["duration_ms"].get<double>(), 1500))
       << final_stall->dump();
 
   // The same stall (tid + seq), reported before it ended.
+  auto ongoings = stall_events(r.events, true, tid);
   const nlohmann::json* ongoing = nullptr;
-  for (const auto& s : stall_events(r.events, true, tid)) {
+  for (const auto& s : ongoings) {
     if (s["seq"] == (*final_stall)["seq"]) ongoing = &s;
   }
   ASSERT_TRUE(ongoing) << "no \"ongoing\": true event for seq " << (*final_stall)["seq"] << "\n"

@@ -39,7 +39,7 @@ std::vector<Injection> parse_injections(const std::vector<OutputLine>& lines) {
   std::map<std::string, Injection> open;  // loop -> begun step
   for (const auto& line : lines) {
     auto w = words(line.text);
-    if (w.size() != 4 || (w[0] != "begin" && w[0] != "end")) continue;
+    if (w.size() < 4 || (w[0] != "begin" && w[0] != "end")) continue;
     size_t colon = w[2].find(':');
     if (colon == std::string::npos) continue;
     uint64_t ns = std::stoull(w[3]);
@@ -52,6 +52,7 @@ std::vector<Injection> parse_injections(const std::vector<OutputLine>& lines) {
       open[w[1]] = i;
     } else if (auto it = open.find(w[1]); it != open.end()) {
       it->second.end_ns = ns;
+      it->second.cpu_ns = w.size() > 4 ? std::stoull(w[4]) : 0;
       it->second.end_received = line.received;
       done.push_back(it->second);
       open.erase(it);

@@ -17,15 +17,18 @@
 
 namespace loopprof::test {
 
-// What the fixture says it did: "begin LOOP KIND:MS NS" ... "end LOOP KIND:MS NS".
+// What the fixture says it did: "begin LOOP KIND:MS NS" ... "end LOOP KIND:MS NS CPU_NS".
 struct Injection {
   std::string loop;
   std::string kind;
   double ms = 0;          // requested
   uint64_t begin_ns = 0;  // CLOCK_MONOTONIC, as bpf_ktime_get_ns
   uint64_t end_ns = 0;
+  uint64_t cpu_ns = 0;             // CPU time the loop thread got meanwhile (less than the
+                                   // wall time of a CPU burn when the machine is loaded)
   Clock::time_point end_received;  // when the harness read the "end" line
   double measured_ms() const { return (end_ns - begin_ns) / 1e6; }
+  double cpu_ms() const { return cpu_ns / 1e6; }
   std::string step() const;  // "kind:ms"
 };
 

@@ -154,8 +154,8 @@ TEST_P(LoopStallTest, EveryInjectedStallIsReportedWithItsDuration) {
     double ms = (*stall)["duration_ms"].get<double>();
     std::cout << fmt::format(
         "figure: target={} kind={} injected_ms={} fixture_measured_ms={:.1f} "
-        "loopprof_ms={:.1f} on_cpu_ms={:.1f} off_cpu_ms={:.1f}\n",
-        GetParam().label, inj.kind, inj.ms, inj.measured_ms(), ms,
+        "fixture_cpu_ms={:.1f} loopprof_ms={:.1f} on_cpu_ms={:.1f} off_cpu_ms={:.1f}\n",
+        GetParam().label, inj.kind, inj.ms, inj.measured_ms(), inj.cpu_ms(), ms,
         (*stall)["on_cpu_ms"].get<double>(), (*stall)["off_cpu_ms"].get<double>());
     EXPECT_TRUE(duration_matches(ms, inj.ms))
         << inj.step() << ": loopprof says " << ms << " ms (tolerance "
@@ -186,6 +186,9 @@ TEST_P(LoopStallTest, NoStallForHealthyIterationsOrShortBlocks) {
   EXPECT_EQ(reported, injected) << r_->diagnostics;
 }
 
+// on_cpu_ms is compared with the CPU time the fixture's loop thread measured
+// itself: on a loaded machine a CPU burn spends part of its time preempted,
+// and that part is (rightly) off-CPU.
 TEST_P(LoopStallTest, OnAndOffCpuTimeMatchTheKindOfStall) {
   for (const auto& inj : r_->injections) {
     const nlohmann::json* stall = stall_for(finals_, inj);
@@ -194,7 +197,10 @@ TEST_P(LoopStallTest, OnAndOffCpuTimeMatchTheKindOfStall) {
     double on = (*stall)["on_cpu_ms"].get<double>();
     double off = (*stall)["off_cpu_ms"].get<double>();
     EXPECT_NEAR(on + off, total, std::max(2.0, 0.01 * total)) << stall->dump();
-    if (is_one_of(inj.kind, kOnCpuKinds)) {
+    EXPECT_NEAR(on, inj.cpu_ms(), duration_tolerance_ms(inj.ms))
+        << inj.step() << ": the loop thread used " << inj.cpu_ms() << " ms of CPU\n"
+        << stall->dump();
+    if (is_one_of(inj.kind, kOnCpuKinds) && inj.cpu_ms() >= 0.9 * inj.measured_ms()) {
       EXPECT_GE(on, 0.8 * total) << inj.step() << " should be mostly on-CPU: " << stall->dump();
     }
     if (is_one_of(inj.kind, kOffCpuKinds)) {
