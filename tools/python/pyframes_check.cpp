@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
 
   auto kernel = KernelSymbolizer::create();
   auto process = ProcessSymbolizer::create(pid);
-  StackResolver resolver(*kernel, *process);
+  StackResolver resolver(*kernel, *process, nullptr);  // merged below, to print the details
   auto& py = *python.value();
   uint64_t captures = 0;
   auto handler = [&](const void* data, size_t size) {
