@@ -317,7 +317,6 @@ run_spin() {
   wait "$spin" || note "spin-fail" "epoll_spin failed: $(cat "$out")"
   if [[ -n $prof ]]; then
     RESULT_PROF=$(cpu_share "$c0" "$(proc_cpu_ns "$prof")" "$t0" "$(now_ns)")
-    alive "$prof" || note "died-$kind" "$kind was gone before its target exited (log: $log)"
     stop_profiler "$kind" "$prof" "$log" target-exited
   fi
   RESULT=$(sed -n 's/.*cpu_ns_per_iter=\([0-9.]*\).*/\1/p' "$out")
