@@ -12,7 +12,9 @@
 # WRK_DURATION (5s), BENCH_PORT (18765), THRESHOLD_MS (100),
 # LOOPPROF (BUILD_DIR/loopprof), UVLOOP (0; 1 adds a uvloop aiohttp row),
 # CASES (default: "loopprof bpftrace perf bystander aiohttp"; also
-# "loopprof-F0": loopprof without its CPU sampler).
+# "loopprof-F0": loopprof without its CPU sampler, and "pinned": loopprof and
+# bpftrace with target and profiler pinned to one CPU, as in a 1-CPU
+# container or on a saturated machine).
 set -u -o pipefail
 
 die() {
@@ -152,11 +154,11 @@ wait_exit() {
 start_profiler() {
   local kind=$1 target=$2 log=$3
   case $kind in
-    loopprof) "$LOOPPROF" -p "$target" -t "$THRESHOLD_MS" >"$log" 2>&1 & ;;
-    loopprof-F0) "$LOOPPROF" -p "$target" -t "$THRESHOLD_MS" -F 0 >"$log" 2>&1 & ;;
-    bpftrace) bpftrace "$SRC_DIR/peer_loop.bt" "$target" "$THRESHOLD_MS" >"$log" 2>&1 & ;;
+    loopprof) "${PIN[@]}" "$LOOPPROF" -p "$target" -t "$THRESHOLD_MS" >"$log" 2>&1 & ;;
+    loopprof-F0) "${PIN[@]}" "$LOOPPROF" -p "$target" -t "$THRESHOLD_MS" -F 0 >"$log" 2>&1 & ;;
+    bpftrace) "${PIN[@]}" bpftrace "$SRC_DIR/peer_loop.bt" "$target" "$THRESHOLD_MS" >"$log" 2>&1 & ;;
     perf)
-      perf record -q -e syscalls:sys_enter_epoll_wait -e syscalls:sys_exit_epoll_wait \
+      "${PIN[@]}" perf record -q -e syscalls:sys_enter_epoll_wait -e syscalls:sys_exit_epoll_wait \
         -p "$target" -o "$WORK/perf.data" >"$log" 2>&1 &
       ;;
     *) die "BUG: unknown profiler kind $kind" ;;
@@ -289,7 +291,7 @@ run_spin() {
   RESULT=fail RESULT_WALL=fail RESULT_PROF=none RESULT_PREEMPT=fail
   rm -f "$fifo" "$out"
   mkfifo "$fifo"
-  "$BENCH_BIN/epoll_spin" -w -n "$SPIN_ITERS" <"$fifo" >"$out" 2>&1 &
+  "${PIN[@]}" "$BENCH_BIN/epoll_spin" -w -n "$SPIN_ITERS" <"$fifo" >"$out" 2>&1 &
   local spin=$!
   BACKGROUND+=("$spin")
   exec 3>"$fifo"
@@ -326,13 +328,15 @@ run_spin() {
   [[ -n $RESULT_WALL ]] || RESULT_WALL=fail
 }
 
+# spin_case KIND LABEL [LOG_TAG]: paired epoll_spin runs; PIN (a command
+# prefix such as "taskset -c 0", or empty) applies to target and profiler.
 spin_case() {
-  local kind=$1 label=$2 p
+  local kind=$1 label=$2 tag=${3:-$1} p
   local -a base=() att=() wbase=() watt=() pcpu=() xbase=() xatt=()
   echo "== epoll_spin x $kind ($PAIRS pairs, $SPIN_ITERS iterations)" >&2
   run_spin none /dev/null # warm-up
   for ((p = 1; p <= PAIRS; p++)); do
-    local log=$LOG_DIR/spin-$kind-$p.log
+    local log=$LOG_DIR/spin-$tag-$p.log
     local half
     for half in $( ((p % 2)) && echo "none $kind" || echo "$kind none"); do
       if [[ $half == none ]]; then
@@ -346,7 +350,7 @@ spin_case() {
   done
   add_row "$label" "CPU ns/iter" "${base[*]}" "${att[*]}" "${wbase[*]}" "${watt[*]}" "${pcpu[*]}" \
     "${xbase[*]}" "${xatt[*]}"
-  note_drops "$label" "spin-$kind-"
+  note_drops "$label" "spin-$tag-"
 }
 
 # ---- (d): bystander while loopprof watches another process -------------------
@@ -513,6 +517,7 @@ wants() { [[ " $CASES " == *" $1 "* ]]; }
 skip_row() { ROWS+=("| $1 | | skipped: $2 | | | | | | | 0 |"); }
 
 declare -A AIOHTTP_BASE
+PIN=(env) # command prefix for spin targets and profilers (see the pinned case)
 START=$(date +%s)
 
 if wants loopprof; then
@@ -527,6 +532,19 @@ if wants loopprof-F0; then
     spin_case loopprof-F0 "(a') epoll_spin, loopprof -p PID -t $THRESHOLD_MS -F 0 (no CPU sampler)"
   else
     skip_row "(a') epoll_spin, loopprof -F 0" "no $LOOPPROF"
+  fi
+fi
+if wants pinned; then
+  if [[ -x $LOOPPROF ]] && have taskset; then
+    PIN=(taskset -c 0)
+    spin_case loopprof "(a-pinned) epoll_spin, loopprof, both pinned to CPU 0" loopprof-pinned
+    if have bpftrace; then
+      spin_case bpftrace "(b-pinned) epoll_spin, bpftrace peer_loop.bt, both pinned to CPU 0" \
+        bpftrace-pinned
+    fi
+    PIN=(env)
+  else
+    skip_row "(a-pinned) epoll_spin, loopprof, pinned" "needs $LOOPPROF and taskset"
   fi
 fi
 if wants bpftrace; then
