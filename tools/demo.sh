@@ -55,8 +55,11 @@ for _ in $(seq 100); do
 done
 grep -q '^ready ' "$work/app.out" || { echo "demo: the app did not start" >&2; exit 1; }
 
-bold=$(tput bold 2>/dev/null || true)
-plain=$(tput sgr0 2>/dev/null || true)
+bold= plain=
+if [ -t 1 ]; then
+  bold=$(tput bold 2>/dev/null || true)
+  plain=$(tput sgr0 2>/dev/null || true)
+fi
 section() { printf '\n%s== %s ==%s\n' "$bold" "$1" "$plain"; }
 
 section "profiling demo app (pid $app_pid, $($python -V 2>&1)) for ${seconds}s"
@@ -69,27 +72,36 @@ if [ "$status" -ne 0 ]; then
   exit "$status"
 fi
 
-section "stalls (from $events)"
-"$python" - "$events" <<'PY'
-import json, sys
-stalls = [e for e in map(json.loads, open(sys.argv[1])) if e.get("event") == "stall" and not e.get("ongoing")]
-if not stalls:
-    print("no stalls recorded")
+section "where the loop was blocked (from $folded and $events)"
+"$python" - "$events" "$folded" <<'PY'
+import collections, json, sys
+
+def culprit(frames):
+    """The innermost frame of the program itself: Python (name (file:line)), else native."""
+    user = [f for f in frames if not f.endswith("_[k]")]
+    python = [f for f in user if f.endswith(")") and " (" in f]
+    return (python or user or frames or ["?"])[-1]
+
+events = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+stalls = [e for e in events if e.get("event") == "stall" and not e.get("ongoing")]
+print("%d stalls" % len(stalls))
 for s in stalls:
-    heaviest = max(s.get("stacks") or [{"frames": ["?"], "weight_us": 0}], key=lambda st: st["weight_us"])
-    where = " <- ".join(reversed(heaviest["frames"][-4:]))
-    print("%8.1f ms  on-cpu %6.1f  off-cpu %6.1f  %s[%d]  %s" % (
-        s["duration_ms"], s["on_cpu_ms"], s["off_cpu_ms"], s["thread"], s["tid"], where))
+    stacks = s.get("stacks") or [{"frames": [], "weight_us": 0}]
+    heaviest = max(stacks, key=lambda st: st["weight_us"])
+    print("  %7.1f ms  (on-CPU %5.1f, off-CPU %5.1f)  %s[%d]  in %s" % (
+        s["duration_ms"], s["on_cpu_ms"], s["off_cpu_ms"], s["thread"], s["tid"],
+        culprit(heaviest["frames"])))
+
+by_culprit = collections.Counter()
+for line in open(sys.argv[2]):
+    if line.strip():
+        frames, weight = line.rstrip("\n").rsplit(" ", 1)
+        by_culprit[culprit(frames.split(";"))] += int(weight)
+total = sum(by_culprit.values()) or 1
+print("\nblocked time by culprit (folded stacks, innermost frame of the program):")
+for where, us in by_culprit.most_common(6):
+    print("  %7.1f ms  %4.0f%%  %s" % (us / 1000.0, 100.0 * us / total, where))
 PY
 
-section "top stacks (from $folded; weight in us, leaf last)"
-if [ -s "$folded" ]; then
-  awk '{ print $NF "\t" $0 }' "$folded" | sort -rn | head -5 | cut -f2- |
-    awk '{ w = $NF; $NF = ""; n = split($0, f, ";"); s = f[n];
-           for (i = n - 1; i >= 1 && i > n - 6; i--) s = f[i] ";" s;
-           if (n > 6) s = "...;" s; printf "%10d  %s\n", w, s }'
-else
-  echo "(empty)"
-fi
 echo
 echo "Full outputs: $folded (flamegraph.pl / speedscope input), $events"
