@@ -14,6 +14,7 @@ extern "C" int sym_shared_work(int);
 namespace {
 volatile int g_sink;
 void* g_return_address;
+void* g_scoped_return_address;
 }  // namespace
 
 // Plain C name.
@@ -39,14 +40,14 @@ double Circle::area(double scale) const {
 }
 }  // namespace shapes
 
-__attribute__((noinline)) void sym_record_return_address() {
-  g_return_address = __builtin_return_address(0);
+__attribute__((noinline)) void sym_record_return_address(void** slot) {
+  *slot = __builtin_return_address(0);
   g_sink = g_sink + 1;
 }
 
 // Inlined into sym_outer: its code carries DW_TAG_inlined_subroutine.
 static inline __attribute__((always_inline)) int sym_inlined_step(int x) {
-  sym_record_return_address();  // MARK_INLINED_CALL
+  sym_record_return_address(&g_return_address);  // MARK_INLINED_CALL
   return x + g_sink;
 }
 
@@ -55,6 +56,21 @@ __attribute__((noinline)) int sym_outer(int x) {
   return y * 5 + g_sink;
 }
 
+// A C++ function with internal linkage inlined from a namespace: DWARF has
+// no linkage name for it, so its name is qualified from the DWARF scopes.
+namespace geometry {
+namespace {
+inline __attribute__((always_inline)) int scale_step(int x) {
+  sym_record_return_address(&g_scoped_return_address);
+  return x * 3 + g_sink;
+}
+}  // namespace
+
+__attribute__((noinline)) int sym_scaled(int x) {
+  return scale_step(x) + g_sink;
+}
+}  // namespace geometry
+
 static void print(const char* name, uintptr_t address) {
   std::printf("%s 0x%jx\n", name, static_cast<uintmax_t>(address));
 }
@@ -62,7 +78,7 @@ static void print(const char* name, uintptr_t address) {
 int main() {
   shapes::Circle circle{2.0};
   g_sink = sym_c_leaf(1) + sym_static_helper(2) + static_cast<int>(circle.area(1.0)) +
-           sym_shared_work(3) + sym_outer(4);
+           sym_shared_work(3) + sym_outer(4) + geometry::sym_scaled(5);
   double (shapes::Circle::*method)(double) const = &shapes::Circle::area;
   uintptr_t method_address;
   std::memcpy(&method_address, &method, sizeof(method_address));  // non-virtual: the address
@@ -71,6 +87,7 @@ int main() {
   print("circle_area", method_address);
   print("sym_outer", reinterpret_cast<uintptr_t>(&sym_outer));
   print("inlined_return", reinterpret_cast<uintptr_t>(g_return_address));
+  print("scoped_return", reinterpret_cast<uintptr_t>(g_scoped_return_address));
   print("sym_shared_work", sym_shared_address());
   std::printf("variant %d\n", VARIANT);  // also gives each build its own build ID
   std::printf("ready\n");

@@ -101,12 +101,10 @@ void expect_program_symbols(const std::string& program) {
                        "sym_static_helper(int)", "/" + program);
   expect_single_native(symbolizer->symbolize(child.address("circle_area"), false),
                        "shapes::Circle::area(double) const", "/" + program);
-  // sym_outer's first instruction is the call inlined from sym_inlined_step.
-  Frames outer = symbolizer->symbolize(child.address("sym_outer"), false);
-  ASSERT_EQ(outer.size(), 2u);
-  EXPECT_EQ(outer[0].name, "sym_outer(int)");
-  EXPECT_EQ(outer[1].name, "sym_inlined_step");
-  EXPECT_TRUE(outer[1].inlined);
+  // Whether the entry belongs to inlined code depends on the compiler: only
+  // the outermost frame is certain.
+  EXPECT_EQ(symbolizer->symbolize(child.address("sym_outer"), false).front().name,
+            "sym_outer(int)");
   expect_single_native(symbolizer->symbolize(child.address("sym_shared_work"), false),
                        "sym_shared_work", "/libsym_shared.so");
 
@@ -138,6 +136,16 @@ TEST(ProcessSymbolizer, InlinedFramesFollowTheirCaller) {
   EXPECT_EQ(frames[1].line, source_line("MARK_INLINED_CALL"));
   EXPECT_TRUE(frames[1].file.ends_with("tests/elf/sym_target.cpp"));
   EXPECT_EQ(frame_label(frames[1]), "sym_inlined_step_[i]");
+}
+
+TEST(ProcessSymbolizer, InlinedCppFunctionsWithoutLinkageNameAreQualified) {
+  SymbolTestChild child(elf_dir() + "/sym_target_pie");
+  auto symbolizer = symbolizer_for(child.pid(), {kNoDebugDir});
+  Frames frames = symbolizer->symbolize(child.address("scoped_return"), true);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0].name, "geometry::sym_scaled(int)");
+  EXPECT_EQ(frames[1].name, "geometry::(anonymous namespace)::scale_step");
+  EXPECT_TRUE(frames[1].inlined);
 }
 
 TEST(ProcessSymbolizer, ReturnAddressesLookUpTheCallInstruction) {

@@ -11,6 +11,8 @@
 #include <cstring>
 
 #include "symbols/demangle.hpp"
+#include "symbols/function_scopes.hpp"
+#include "symbols/symbol_table.hpp"
 
 namespace loopprof {
 
@@ -61,7 +63,7 @@ std::string scope_prefix(Dwarf_Die* die) {
 // DW_AT_name qualified by its enclosing namespaces and classes (static C++
 // functions have no linkage name in DWARF; their names then carry no
 // parameter list).
-std::string die_function_name(Dwarf_Die* die) {
+std::string die_function_name(Dwarf_Die* die, bool cplusplus) {
   Dwarf_Attribute attr;
   for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
     if (dwarf_attr_integrate(die, at, &attr) != nullptr) {
@@ -71,7 +73,7 @@ std::string die_function_name(Dwarf_Die* die) {
   Dwarf_Die declaration = declaration_of(*die);
   const char* name = dwarf_diename(&declaration);
   if (name == nullptr) return {};
-  return scope_prefix(&declaration) + name;
+  return cplusplus ? scope_prefix(&declaration) + name : name;
 }
 
 // DW_AT_call_file / DW_AT_call_line of an inlined-subroutine DIE: where its
@@ -83,13 +85,11 @@ void call_site(Dwarf_Die* inlined, Dwarf_Files* files, std::string& file, uint32
     line = static_cast<uint32_t>(value);
   if (files != nullptr && dwarf_attr(inlined, DW_AT_call_file, &attr) != nullptr &&
       dwarf_formudata(&attr, &value) == 0) {
-    if (const char* name = dwarf_filesrc(files, value, nullptr, nullptr)) file = name;
+    if (const char* name = dwarf_filesrc(files, value, nullptr, nullptr)) {
+      file = name;
+      if (file.starts_with("./")) file.erase(0, 2);
+    }
   }
-}
-
-bool is_function_scope(Dwarf_Die* die) {
-  int tag = dwarf_tag(die);
-  return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
 }
 
 }  // namespace
@@ -163,92 +163,79 @@ const std::vector<SymbolicFrame>& ElfModule::lookup(uint64_t vaddr) {
 }
 
 std::optional<std::string> ElfModule::symbol_name(uint64_t vaddr) {
-  GElf_Off offset = 0;
-  GElf_Sym sym;
-  GElf_Word shndx = 0;
-  Elf* elf = nullptr;
-  Dwarf_Addr bias = 0;
-  const char* name = dwfl_module_addrinfo(module_, vaddr, &offset, &sym, &shndx, &elf, &bias);
-  if (name == nullptr || name[0] == '\0') return std::nullopt;
-  // libdwfl falls back to the nearest sizeless symbol (an assembly label)
-  // before the address; with a stripped .symtab that can be an unrelated
-  // function far away, so only an exact hit on a sizeless symbol counts.
-  if (sym.st_size == 0 ? offset != 0 : offset >= sym.st_size) return std::nullopt;
-  return demangle(name);
+  if (!symbols_) symbols_ = SymbolTable::read(module_);
+  auto name = symbols_->lookup(vaddr);
+  if (!name) return std::nullopt;
+  return demangle(*name);
+}
+
+const FunctionScopes* ElfModule::scopes_of(Dwarf_Die* cu) {
+  auto [it, inserted] = cu_scopes_.try_emplace(cu->addr);
+  if (inserted) it->second = std::make_unique<FunctionScopes>(*cu);
+  return it->second.get();
+}
+
+const std::string& ElfModule::function_name(Dwarf_Die* die, bool cplusplus) {
+  auto [it, inserted] = names_.try_emplace(die->addr);
+  if (inserted) it->second = die_function_name(die, cplusplus);
+  return it->second;
 }
 
 std::vector<SymbolicFrame> ElfModule::resolve(uint64_t vaddr) {
   std::vector<SymbolicFrame> frames;
   std::optional<std::string> symbol = symbol_name(vaddr);
 
-  // DWARF: the chain of function scopes (subprogram, then inlined calls).
+  // DWARF: the out-of-line function holding vaddr, then the calls inlined
+  // into it down to the innermost one (outermost first).
   Dwarf_Addr bias = 0;
   Dwarf_Die* cu = dwfl_module_addrdie(module_, vaddr, &bias);
-  Dwarf_Die* scopes = nullptr;
-  int nscopes = cu != nullptr ? dwarf_getscopes(cu, vaddr - bias, &scopes) : 0;
-  std::vector<Dwarf_Die> chain;  // innermost first
-  if (nscopes > 0) {
-    // dwarf_getscopes continues through an inlined function's abstract
-    // origin; the call chain is the concrete one around the innermost scope.
-    Dwarf_Die innermost = scopes[0];
-    free(scopes);
-    scopes = nullptr;
-    nscopes = dwarf_getscopes_die(&innermost, &scopes);
-    for (int i = 0; i < nscopes; ++i) {
-      if (!is_function_scope(&scopes[i])) continue;
-      chain.push_back(scopes[i]);
-      if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram) break;
-    }
-  }
-  free(scopes);
+  std::vector<Dwarf_Die> chain;
+  if (cu != nullptr) chain = scopes_of(cu)->chain(vaddr - bias);
 
-  // The leaf's own line.
+  // The line of the address itself.
   std::string leaf_file;
   uint32_t leaf_line = 0;
   if (Dwfl_Line* line = dwfl_module_getsrc(module_, vaddr)) {
     int lineno = 0;
     if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr)) {
       leaf_file = file;
+      if (leaf_file.starts_with("./")) leaf_file.erase(0, 2);
       leaf_line = lineno > 0 ? static_cast<uint32_t>(lineno) : 0;
     }
   }
 
   if (chain.empty()) {
-    if (!symbol) return frames;
-    frames.push_back(SymbolicFrame{*symbol, leaf_file, leaf_line, false});
+    if (symbol) frames.push_back(SymbolicFrame{*symbol, leaf_file, leaf_line, false});
     return frames;
   }
 
   Dwarf_Files* files = nullptr;
   size_t nfiles = 0;
-  if (cu != nullptr && dwarf_getsrcfiles(cu, &files, &nfiles) != 0) files = nullptr;
+  if (dwarf_getsrcfiles(cu, &files, &nfiles) != 0) files = nullptr;
+  const int language = dwarf_srclang(cu);
+  const bool cplusplus = language == DW_LANG_C_plus_plus || language == DW_LANG_C_plus_plus_03 ||
+                         language == DW_LANG_C_plus_plus_11 || language == DW_LANG_C_plus_plus_14;
 
-  // Outermost first. Each frame's line is where it called the next one in;
-  // the innermost frame gets the line of the address itself.
-  for (size_t i = chain.size(); i-- > 0;) {
-    Dwarf_Die* die = &chain[i];
+  // Each frame's line is where it calls the next one in; the innermost
+  // frame's is the line of the address.
+  for (size_t i = 0; i < chain.size(); ++i) {
     SymbolicFrame frame;
-    frame.inlined = i + 1 < chain.size();
-    frame.name = die_function_name(die);
-    if (i == chain.size() - 1 && symbol && dwarf_tag(die) == DW_TAG_subprogram) {
-      // The out-of-line function: the symbol table names it exactly
-      // (including clones such as foo.cold or foo.constprop.0).
-      frame.name = *symbol;
-    } else if (i == chain.size() - 1 && symbol && frame.name.empty()) {
-      frame.name = *symbol;
-    }
-    if (i == 0) {
+    frame.inlined = i > 0;
+    // The out-of-line function: the symbol table names it exactly (clones
+    // such as foo.cold or foo.constprop.0 included).
+    frame.name = i == 0 && symbol ? *symbol : function_name(&chain[i], cplusplus);
+    if (i + 1 < chain.size()) {
+      call_site(&chain[i + 1], files, frame.file, frame.line);
+    } else {
       frame.file = leaf_file;
       frame.line = leaf_line;
-    } else {
-      call_site(&chain[i - 1], files, frame.file, frame.line);
     }
-    if (frame.name.empty()) frame.name = frame.inlined ? "[inlined]" : "";
     frames.push_back(std::move(frame));
   }
-  if (frames.front().name.empty()) {
-    // DWARF scope without a name and no symbol: not trustworthy as a name.
-    frames.clear();
+  // Without a name for the function itself nothing here is trustworthy.
+  if (frames.front().name.empty()) frames.clear();
+  for (SymbolicFrame& frame : frames) {
+    if (frame.name.empty()) frame.name = "[inlined]";
   }
   return frames;
 }

@@ -16,6 +16,8 @@
 
 #include "core/error.hpp"
 #include "core/unique_fd.hpp"
+#include "symbols/function_scopes.hpp"
+#include "symbols/symbol_table.hpp"
 
 namespace loopprof {
 
@@ -58,6 +60,8 @@ class ElfModule {
   ElfModule() = default;
   std::vector<SymbolicFrame> resolve(uint64_t vaddr);
   std::optional<std::string> symbol_name(uint64_t vaddr);
+  const FunctionScopes* scopes_of(Dwarf_Die* cu);
+  const std::string& function_name(Dwarf_Die* die, bool cplusplus);
 
   std::string path_;
   std::string debuginfo_path_;  // libdwfl's search path string
@@ -67,6 +71,11 @@ class ElfModule {
   Dwfl_Module* module_ = nullptr;
   std::string build_id_;
   std::vector<Segment> segments_;
+  std::optional<SymbolTable> symbols_;  // read on first use
+  // Keyed by the DIE's position in the mapped debug data (unique across the
+  // main and alternate debug files, unlike DIE offsets).
+  std::unordered_map<const void*, std::unique_ptr<FunctionScopes>> cu_scopes_;
+  std::unordered_map<const void*, std::string> names_;
   std::unordered_map<uint64_t, std::vector<SymbolicFrame>> cache_;
 };
 
