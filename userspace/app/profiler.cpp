@@ -20,6 +20,7 @@
 #include "python/python_support.hpp"
 #include "symbols/symbolizer.hpp"
 #include "target/target_process.hpp"
+#include "unwind/dwarf_unwinder.hpp"
 
 namespace loopprof {
 
@@ -113,6 +114,17 @@ std::unique_ptr<python::PythonSupport> attach_python(pid_t pid, bpf_object* obje
   return std::move(python).value();
 }
 
+// DWARF unwinding of stack snapshots; without it, frame-pointer stacks only.
+std::unique_ptr<DwarfUnwinder> create_unwinder(pid_t pid) {
+  auto unwinder = DwarfUnwinder::create(pid);
+  if (!unwinder) {
+    fmt::print(stderr, "loopprof: warning: {}; native stacks will use frame pointers only\n",
+               unwinder.error().message);
+    return nullptr;
+  }
+  return std::move(unwinder).value();
+}
+
 // How often ongoing stalls are looked for: about a quarter of the threshold.
 int tick_ms(const Options& options) {
   double tick = options.threshold_ms / 4;
@@ -144,7 +156,8 @@ int run_profiler(const Options& options) {
   std::unique_ptr<python::PythonSupport> python = attach_python(options.pid, session->object());
   auto kernel_symbols = KernelSymbolizer::create();
   auto process_symbols = ProcessSymbolizer::create(options.pid);
-  StackResolver resolver(*kernel_symbols, *process_symbols, python.get());
+  std::unique_ptr<DwarfUnwinder> unwinder = create_unwinder(options.pid);
+  StackResolver resolver(*kernel_symbols, *process_symbols, unwinder.get(), python.get());
   StallCollector collector(target.value(), resolver, outputs->sinks(), config.threshold_ns);
 
   UniqueFd signals = stop_signals_fd();

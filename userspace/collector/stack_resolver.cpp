@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "unwind/user_stack.hpp"
+
 namespace loopprof {
 
 namespace {
@@ -23,10 +25,11 @@ bool is_tracing_frame(const Frame& frame) {
 
 Frames StackResolver::user_frames(const lp_capture_record& record) {
   Frames frames;
-  size_t depth = depth_of(record.ustack_bytes);
-  for (size_t i = depth; i-- > 0;) {  // stored leaf first
-    if (record.ustack[i] == 0) continue;
-    Frames resolved = process_.symbolize(record.ustack[i], /*return_address=*/i != 0);
+  // Frame pointers, or a DWARF unwind of the stack snapshot (unwind/user_stack.hpp).
+  std::vector<uint64_t> pcs = best_user_pcs(record, unwinder_);
+  for (size_t i = pcs.size(); i-- > 0;) {  // leaf first
+    if (pcs[i] == 0) continue;
+    Frames resolved = process_.symbolize(pcs[i], /*return_address=*/i != 0);
     frames.insert(frames.end(), resolved.begin(), resolved.end());
   }
   return frames;

@@ -7,14 +7,17 @@
 #include "model/frame.hpp"
 #include "python/python_support.hpp"
 #include "symbols/symbolizer.hpp"
+#include "unwind/dwarf_unwinder.hpp"
 
 namespace loopprof {
 
 class StackResolver {
  public:
-  // `python` may be null (not a CPython target, or an unsupported one).
-  StackResolver(KernelSymbolizer& kernel, ProcessSymbolizer& process, python::PythonSupport* python)
-      : kernel_(kernel), process_(process), python_(python) {}
+  // `unwinder` may be null (frame pointers only); `python` may be null (not a
+  // CPython target, or an unsupported one).
+  StackResolver(KernelSymbolizer& kernel, ProcessSymbolizer& process, DwarfUnwinder* unwinder,
+                python::PythonSupport* python)
+      : kernel_(kernel), process_(process), unwinder_(unwinder), python_(python) {}
 
   Frames resolve(const lp_capture_record& record);
 
@@ -24,6 +27,7 @@ class StackResolver {
 
   KernelSymbolizer& kernel_;
   ProcessSymbolizer& process_;
+  DwarfUnwinder* unwinder_;
   python::PythonSupport* python_;
 };
 
