@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 
-.PHONY: all build deps test unit-test integration-test demo install bench format clean
+.PHONY: all build binary deps test unit-test integration-test demo install bench format clean
 
 all: build
 
@@ -16,6 +16,10 @@ $(BUILD_DIR)/CMakeCache.txt:
 build: $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# Just the loopprof binary (what demo and install need).
+binary: $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target loopprof
+
 test: deps
 	$(MAKE) build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure
@@ -27,10 +31,10 @@ integration-test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -L integration
 
 demo: deps
-	$(MAKE) build
+	$(MAKE) binary
 	tools/demo.sh $(BUILD_DIR)
 
-install: build
+install: binary
 	cmake --install $(BUILD_DIR)
 
 bench: build
