@@ -13,12 +13,15 @@ namespace loopprof {
 namespace {
 
 constexpr const char* kKallsyms =
-    "ffffffff81000000 T _text\n"
-    "ffffffff81001000 T do_syscall_64\n"
+    "ffffffff81000000 T startup_64\n"
+    "ffffffff81000000 T _text\n"          // markers listed after the function they share
+    "ffffffff81001000 T do_syscall_64\n"  // an address with
+    "ffffffff81001000 T __entry_text_start\n"
     "ffffffff81002000 D some_data\n"  // not text: ignored
     "ffffffff81003000 t schedule\n"
     "ffffffff81003000 T __schedule_alias\n"
     "ffffffff81004000 W weak_fn\n"
+    "ffffffff81005000 T _etext\n"
     "ffffffffc0a01000 t ext4_readpage\t[ext4]\n"
     "ffffffffc0a02000 T ext4_end\t[ext4]\n"
     "garbage line\n";
@@ -30,7 +33,8 @@ KallsymsTable table() {
 
 TEST(Kallsyms, FindsTheSymbolAtOrBelowAnAddress) {
   KallsymsTable t = table();
-  EXPECT_EQ(t.size(), 7u);
+  EXPECT_EQ(t.size(), 10u);
+  EXPECT_EQ(t.lookup(0xffffffff81000010).value(), "startup_64");  // not the _text marker
   EXPECT_EQ(t.lookup(0xffffffff81001000).value(), "do_syscall_64");
   // some_data is not text: the address still belongs to do_syscall_64.
   EXPECT_EQ(t.lookup(0xffffffff81002abc).value(), "do_syscall_64");
@@ -42,6 +46,13 @@ TEST(Kallsyms, AliasesResolveToOneOfTheirNames) {
   auto name = table().lookup(0xffffffff81003004);
   ASSERT_TRUE(name.has_value());
   EXPECT_TRUE(*name == "schedule" || *name == "__schedule_alias") << *name;
+}
+
+TEST(Kallsyms, SectionMarkersNameNothing) {
+  // do_syscall_64, not __entry_text_start at the same address.
+  EXPECT_EQ(table().lookup(0xffffffff81001000).value(), "do_syscall_64");
+  // Past _etext (kernel data, before the modules): no name.
+  EXPECT_FALSE(table().lookup(0xffffffff81005010).has_value());
 }
 
 TEST(Kallsyms, NothingBeforeTheFirstOrAfterTheLastSymbol) {

@@ -14,6 +14,15 @@ bool is_text_symbol(char type) {
   return type == 't' || type == 'T' || type == 'w' || type == 'W';
 }
 
+// Section boundaries ("_etext", "__entry_text_start", ...): they share an
+// address with a real function or end a region, never name code.
+bool is_marker(std::string_view name) {
+  if (name == "_text" || name == "_stext" || name == "_etext" || name == "_sinittext" ||
+      name == "_einittext")
+    return true;
+  return name.starts_with("__") && (name.ends_with("_start") || name.ends_with("_end"));
+}
+
 }  // namespace
 
 KallsymsTable KallsymsTable::parse(std::istream& in) {
@@ -53,9 +62,15 @@ std::optional<std::string_view> KallsymsTable::lookup(uint64_t address) const {
   auto it = std::upper_bound(symbols_.begin(), symbols_.end(), address,
                              [](uint64_t a, const Symbol& s) { return a < s.address; });
   if (it == symbols_.begin() || it == symbols_.end()) return std::nullopt;
-  // Several names can share one address (aliases): `it - 1` is the last of them.
-  const Symbol& s = *(it - 1);
-  return std::string_view(names_).substr(s.name_offset, s.name_size);
+  // Several names can share one address: take a function's over a marker's.
+  // An address after an end marker (and before the next function) has none.
+  const uint64_t start = (it - 1)->address;
+  for (auto s = it; s != symbols_.begin() && (s - 1)->address == start;) {
+    --s;
+    std::string_view name = std::string_view(names_).substr(s->name_offset, s->name_size);
+    if (!is_marker(name)) return name;
+  }
+  return std::nullopt;
 }
 
 }  // namespace loopprof
