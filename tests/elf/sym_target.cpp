@@ -1,8 +1,10 @@
 // Target program for the symbolizer tests. Prints "name 0xADDRESS" for the
 // functions the tests look up, then "ready", then serves commands on stdin
-// ("dlopen PATH SYMBOL") until EOF. Built several ways (PIE, non-PIE,
+// ("dlopen PATH SYMBOL", "jit") until EOF. Built several ways (PIE, non-PIE,
 // stripped with separate debug info) by tests/elf/CMakeLists.txt.
 #include <dlfcn.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -89,7 +91,8 @@ int main() {
   print("inlined_return", reinterpret_cast<uintptr_t>(g_return_address));
   print("scoped_return", reinterpret_cast<uintptr_t>(g_scoped_return_address));
   print("sym_shared_work", sym_shared_address());
-  std::printf("variant %d\n", VARIANT);  // also gives each build its own build ID
+  print("pid", static_cast<uintptr_t>(getpid()));  // as seen in its PID namespace
+  std::printf("variant %d\n", VARIANT);            // also gives each build its own build ID
   std::printf("ready\n");
   std::fflush(stdout);
 
@@ -100,6 +103,11 @@ int main() {
       void* handle = dlopen(path, RTLD_NOW);
       void* address = handle != nullptr ? dlsym(handle, symbol) : nullptr;
       print("dlopened", reinterpret_cast<uintptr_t>(address));
+      std::fflush(stdout);
+    } else if (std::strncmp(line, "jit", 3) == 0) {
+      // Stands for JIT code: anonymous executable memory.
+      void* code = mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      print("jit", reinterpret_cast<uintptr_t>(code));
       std::fflush(stdout);
     }
   }

@@ -6,9 +6,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "symbols/perf_map.hpp"
 #include "symbols/symbolizer.hpp"
+#include "symbols_test_child.hpp"
 
 namespace loopprof {
 namespace {
@@ -87,6 +89,32 @@ TEST(ProcessSymbolizer, JitFramesComeFromThePerfMap) {
 
   std::filesystem::remove(path);
   munmap(code, size);
+}
+
+// A containerized target: its own PID namespace (it writes
+// /tmp/perf-<its own pid>.map) and its own /tmp (seen through /proc/PID/root).
+TEST(ProcessSymbolizer, PerfMapOfAProcessInAnotherPidAndMountNamespace) {
+  if (geteuid() != 0) GTEST_SKIP() << "unshare --pid --mount needs root";
+  testing::SymbolTestChild child({"unshare", "--pid", "--mount", "--fork", "--kill-child", "sh",
+                                  "-c", "mount -t tmpfs loopprof-test /tmp && exec \"$0\"",
+                                  testing::elf_dir() + "/sym_target_pie"});
+  // The target is unshare's child; inside its namespace it is pid 1.
+  std::ifstream children(fmt::format("/proc/{}/task/{}/children", child.pid(), child.pid()));
+  pid_t target = 0;
+  ASSERT_TRUE(children >> target);
+  const uint64_t ns_pid = child.address("pid");
+  ASSERT_NE(static_cast<pid_t>(ns_pid), target);
+  EXPECT_EQ(perf_map_path(target), fmt::format("/proc/{}/root/tmp/perf-{}.map", target, ns_pid));
+
+  const uint64_t code = child.command("jit");
+  const std::string path = fmt::format("/proc/{}/root/tmp/perf-{}.map", target, ns_pid);
+  std::ofstream(path) << fmt::format("{:x} 100 JS:*inNamespace /srv/ns.js:1\n", code);
+  auto symbolizer = ProcessSymbolizer::open(target, {});
+  ASSERT_TRUE(symbolizer.ok());
+  Frames frames = symbolizer.value()->symbolize(code + 8, true);
+  EXPECT_FALSE(std::filesystem::exists(fmt::format("/tmp/perf-{}.map", ns_pid)));  // not ours
+  std::filesystem::remove(path);
+  EXPECT_EQ(frames[0].name, "JS:*inNamespace /srv/ns.js:1");
 }
 
 }  // namespace

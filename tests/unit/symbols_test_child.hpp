@@ -26,19 +26,24 @@ inline std::string elf_dir() {
 
 class SymbolTestChild {
  public:
-  explicit SymbolTestChild(const std::string& program) {
+  explicit SymbolTestChild(const std::string& program)
+      : SymbolTestChild(std::vector<std::string>{program}) {}
+  // argv[0] is looked up in PATH.
+  explicit SymbolTestChild(const std::vector<std::string>& args) {
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, in[0], 0);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    std::vector<char*> argv{const_cast<char*>(program.c_str()), nullptr};
-    int rc = posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
+    std::vector<char*> argv;
+    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    int rc = posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     close(in[0]);
     close(out[1]);
-    if (rc != 0) throw std::runtime_error("spawn " + program);
+    if (rc != 0) throw std::runtime_error("spawn " + args.front());
     stdin_ = in[1];
     stdout_ = fdopen(out[0], "r");
     while (true) {
