@@ -36,7 +36,8 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    int code = app.exit(e);    // prints help or the error
+    return code == 0 ? 0 : 2;  // documented: 2 is bad usage
   }
   if ((o.ringbuf_mb & (o.ringbuf_mb - 1)) != 0) {
     std::fprintf(stderr, "loopprof: --ringbuf-size must be a power of two\n");
