@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <future>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -32,7 +33,15 @@ struct LoopTarget {
   std::string label;  // test name suffix
   std::vector<std::string> argv;
   std::string loop;  // name of the loop that stalls ("main" or a thread's)
+  std::map<std::string, std::string> culprits;  // kind -> function that blocks
 };
+
+const std::map<std::string, std::string> kPythonCulprits = {{"sleep", "run_step"},
+                                                            {"cpu", "burn_cpu"},
+                                                            {"select", "select_on_silent_pipe"},
+                                                            {"lock", "wait_on_held_lock"}};
+const std::map<std::string, std::string> kNativeCulprits = {{"sleep", "stall_in_nanosleep"},
+                                                            {"cpu", "stall_burning_cpu"}};
 
 void PrintTo(const LoopTarget& t, std::ostream* os) {
   *os << t.label;
@@ -73,29 +82,47 @@ std::vector<LoopTarget> loop_targets() {
     }
   }
   std::string c_loop = fixture_binary("epoll_loop");
-  targets.push_back({"c_epoll", with({c_loop}, c_steps), "main"});
-  targets.push_back(
-      {"c_epoll_thread", with({c_loop, "--thread", "native-loop"}, c_steps), "native-loop"});
+  targets.push_back({"c_epoll", with({c_loop}, c_steps), "main", kNativeCulprits});
+  targets.push_back({"c_epoll_thread", with({c_loop, "--thread", "native-loop"}, c_steps),
+                     "native-loop", kNativeCulprits});
   return targets;
 }
 
-// One run per target, shared by the tests of that target.
+// One run per target, shared by the tests of that target. All targets run on
+// first use, a few at a time (results are compared with what each fixture
+// measured itself, so sharing the CPU does not change the verdicts).
 struct CachedRun {
   std::unique_ptr<ScenarioResult> result;
   std::string error;
 };
 
-const CachedRun& run_of(const LoopTarget& target) {
-  static std::map<std::string, CachedRun> runs;
-  auto it = runs.find(target.label);
-  if (it != runs.end()) return it->second;
+constexpr size_t kParallelRuns = 3;
+
+CachedRun run_target(const LoopTarget& target) {
   CachedRun run;
   try {
     run.result = std::make_unique<ScenarioResult>(run_scenario({target.argv}));
   } catch (const std::exception& e) {
     run.error = e.what();
   }
-  return runs.emplace(target.label, std::move(run)).first->second;
+  return run;
+}
+
+const CachedRun& run_of(const LoopTarget& target) {
+  static const std::map<std::string, CachedRun> runs = [] {
+    std::map<std::string, CachedRun> all;
+    auto targets = loop_targets();
+    for (size_t first = 0; first < targets.size(); first += kParallelRuns) {
+      std::vector<std::pair<std::string, std::future<CachedRun>>> batch;
+      for (size_t i = first; i < std::min(first + kParallelRuns, targets.size()); ++i) {
+        batch.emplace_back(targets[i].label,
+                           std::async(std::launch::async, run_target, targets[i]));
+      }
+      for (auto& [label, run] : batch) all.emplace(label, run.get());
+    }
+    return all;
+  }();
+  return runs.at(target.label);
 }
 
 class LoopStallTest : public ::testing::TestWithParam<LoopTarget> {
@@ -157,11 +184,17 @@ TEST_P(LoopStallTest, EveryInjectedStallIsReportedWithItsDuration) {
         "fixture_cpu_ms={:.1f} loopprof_ms={:.1f} on_cpu_ms={:.1f} off_cpu_ms={:.1f}\n",
         GetParam().label, inj.kind, inj.ms, inj.measured_ms(), inj.cpu_ms(), ms,
         (*stall)["on_cpu_ms"].get<double>(), (*stall)["off_cpu_ms"].get<double>());
-    EXPECT_TRUE(duration_matches(ms, inj.ms))
-        << inj.step() << ": loopprof says " << ms << " ms (tolerance "
-        << duration_tolerance_ms(inj.ms) << " ms; the fixture measured " << inj.measured_ms()
-        << " ms)\n"
+    // Against what the fixture really blocked for: on a loaded machine a
+    // lock hand-over or a wake-up can take longer than requested.
+    EXPECT_TRUE(duration_matches(ms, inj.measured_ms()))
+        << inj.step() << ": loopprof says " << ms << " ms, the fixture measured "
+        << inj.measured_ms() << " ms (tolerance " << duration_tolerance_ms(inj.ms) << " ms)\n"
         << stall->dump();
+    EXPECT_GE(ms, inj.measured_ms()) << "a stall contains its injection";
+    if (!duration_matches(inj.measured_ms(), inj.ms)) {
+      std::cout << fmt::format("note: {} took {:.1f} ms instead of {} (machine loaded?)\n",
+                               inj.step(), inj.measured_ms(), inj.ms);
+    }
     EXPECT_EQ(stall->value("thread", ""), r_->thread_names.at(tid_)) << stall->dump();
   }
 }
@@ -236,6 +269,32 @@ TEST_P(LoopStallTest, EachStallGetsAHumanLine) {
     EXPECT_TRUE(found) << "no stdout line with \"stall\", tid " << tid << " and thread " << thread
                        << "\n"
                        << r_->diagnostics;
+  }
+}
+
+// "What blocked": most of each stall's weight is in stacks through the
+// function that blocks (Python frames "name (file:line)", native "name").
+TEST_P(LoopStallTest, StallStacksNameTheBlockingFunction) {
+  for (const auto& inj : r_->injections) {
+    auto culprit = GetParam().culprits.find(inj.kind);
+    if (culprit == GetParam().culprits.end()) continue;
+    const nlohmann::json* stall = stall_for(finals_, inj);
+    if (!stall) continue;  // reported by EveryInjectedStallIsReportedWithItsDuration
+    uint64_t total = 0, through = 0;
+    for (const auto& stack : (*stall)["stacks"]) {
+      uint64_t w = stack["weight_us"].get<uint64_t>();
+      total += w;
+      for (const auto& f : stack["frames"]) {
+        std::string frame = f.get<std::string>();
+        if (frame == culprit->second || frame.rfind(culprit->second + " (", 0) == 0) {
+          through += w;
+          break;
+        }
+      }
+    }
+    EXPECT_GE(through * 2, total) << inj.step() << ": only " << through << " of " << total
+                                  << " us in stacks through " << culprit->second << "\n"
+                                  << stall->dump(1);
   }
 }
 

@@ -85,12 +85,13 @@ TEST(Stopping, SigtermAfterAStall) {
 
 TEST(Stopping, DurationEndsTheProfile) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root";
-  auto started = Clock::now();
   Profiled p({"healthy:8000"}, {"-d", "1"});
+  auto started = Clock::now();  // attached
   auto code = p.loopprof.wait_exit(milliseconds(5000));
   auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
   EXPECT_EQ(code, 0) << p.diagnostics();
-  EXPECT_LT(took, 4000) << p.diagnostics();
+  EXPECT_GE(took, 500) << p.diagnostics();
+  EXPECT_LT(took, 3000) << p.diagnostics();
   EXPECT_TRUE(p.fixture.running());
   EXPECT_TRUE(stall_events(read_jsonl(p.events), false).empty()) << p.diagnostics();
 }

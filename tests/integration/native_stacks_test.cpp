@@ -1,0 +1,154 @@
+// End-to-end: native stacks of code built without frame pointers. The
+// native_stall fixture stalls through a known chain of non-inlined functions
+// (main -> run_loop -> dispatch -> handler_level1 -> handler_level2 ->
+// burn_cpu | sleep_blocking); only DWARF (.eh_frame) unwinding of the stack
+// snapshot recovers it, in every layout the fixture is built in (PIE,
+// non-PIE, the middle of the chain in a shared library, stripped with
+// separate debug info). Needs root.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+#include "scenario.hpp"
+#include "stall_match.hpp"
+
+namespace loopprof::test {
+namespace {
+
+const std::vector<std::string> kCpuChain = {"main",           "run_loop",       "dispatch",
+                                            "handler_level1", "handler_level2", "burn_cpu"};
+const std::vector<std::string> kSleepChain = {"main",           "run_loop",       "dispatch",
+                                              "handler_level1", "handler_level2", "sleep_blocking"};
+
+bool has_chain(const std::vector<std::string>& frames, const std::vector<std::string>& chain) {
+  return std::search(frames.begin(), frames.end(), chain.begin(), chain.end()) != frames.end();
+}
+
+std::string describe_stacks(const nlohmann::json& stall) {
+  std::string out;
+  for (const auto& stack : stall["stacks"]) {
+    out += "  " + stack.value("state", "?") + " " + std::to_string(stack.value("weight_us", 0)) +
+           " us:";
+    for (const auto& f : stack["frames"]) out += " " + f.get<std::string>();
+    out += "\n";
+  }
+  return out;
+}
+
+struct Weights {
+  uint64_t with_chain = 0;
+  uint64_t total = 0;
+};
+
+// Stack weight of one state ("on_cpu", "off_cpu"), and the part whose frames
+// hold `chain` as consecutive frames.
+Weights chain_weight(const nlohmann::json& stall, const std::string& state,
+                     const std::vector<std::string>& chain) {
+  Weights w;
+  for (const auto& stack : stall["stacks"]) {
+    if (stack.value("state", "") != state) continue;
+    const auto frames = stack["frames"].get<std::vector<std::string>>();
+    const uint64_t weight = stack.value("weight_us", uint64_t{0});
+    w.total += weight;
+    if (has_chain(frames, chain)) w.with_chain += weight;
+  }
+  return w;
+}
+
+struct CachedRun {
+  std::unique_ptr<ScenarioResult> result;
+  std::string error;
+};
+
+const CachedRun& run_of(const std::string& fixture) {
+  static std::map<std::string, CachedRun> runs;
+  auto it = runs.find(fixture);
+  if (it != runs.end()) return it->second;
+  CachedRun run;
+  try {
+    run.result = std::make_unique<ScenarioResult>(
+        run_scenario({{fixture_binary(fixture), "cpu:400", "sleep:400"}}));
+  } catch (const std::exception& e) {
+    run.error = e.what();
+  }
+  return runs.emplace(fixture, std::move(run)).first->second;
+}
+
+class NativeStacksTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root";
+    const CachedRun& run = run_of(GetParam());
+    ASSERT_TRUE(run.result) << run.error;
+    r_ = run.result.get();
+    ASSERT_TRUE(r_->events_error.empty()) << r_->events_error << "\n" << r_->diagnostics;
+    ASSERT_EQ(r_->fixture_exit, 0) << r_->diagnostics;
+    finals_ = stall_events(r_->events, false);
+  }
+
+  const nlohmann::json& stall_of(const std::string& kind) {
+    const auto injections = r_->injections_of(kind);
+    EXPECT_EQ(injections.size(), 1u) << r_->diagnostics;
+    const nlohmann::json* stall = injections.empty() ? nullptr : stall_for(finals_, injections[0]);
+    if (!stall) {
+      ADD_FAILURE() << "no stall for " << kind << "\n" << r_->diagnostics;
+      static const nlohmann::json empty = {{"stacks", nlohmann::json::array()}};
+      return empty;
+    }
+    return *stall;
+  }
+
+  const ScenarioResult* r_ = nullptr;
+  std::vector<nlohmann::json> finals_;
+};
+
+TEST_P(NativeStacksTest, OnCpuStallShowsTheExactChain) {
+  const auto& stall = stall_of("cpu");
+  // CPU samples: the burn is on-CPU all along.
+  const Weights on = chain_weight(stall, "on_cpu", kCpuChain);
+  ASSERT_GT(on.total, 0u) << describe_stacks(stall);
+  EXPECT_GE(on.with_chain * 10, on.total * 9)
+      << "at least 90% of the sampled time must show main;...;burn_cpu\n"
+      << describe_stacks(stall);
+}
+
+TEST_P(NativeStacksTest, OffCpuStallShowsTheExactChain) {
+  const auto& stall = stall_of("sleep");
+  const Weights off = chain_weight(stall, "off_cpu", kSleepChain);
+  ASSERT_GT(off.total, 0u) << describe_stacks(stall);
+  EXPECT_GE(off.with_chain * 10, off.total * 9)
+      << "at least 90% of the blocked time must show main;...;sleep_blocking\n"
+      << describe_stacks(stall);
+}
+
+TEST_P(NativeStacksTest, ChainEndsAtTheStalledFunction) {
+  // Nothing user-level between handler_level2 and the leaf of the chain but
+  // libc (nanosleep) or kernel frames: the unwinder did not skip or invent
+  // frames in the middle.
+  const auto& stall = stall_of("cpu");
+  for (const auto& stack : stall["stacks"]) {
+    auto frames = stack["frames"].get<std::vector<std::string>>();
+    auto it = std::search(frames.begin(), frames.end(), kCpuChain.begin(), kCpuChain.end());
+    if (it == frames.end()) continue;
+    auto after = it + static_cast<long>(kCpuChain.size());
+    for (; after != frames.end(); ++after) {
+      EXPECT_TRUE(after->ends_with("_[k]") || after->find("clock_gettime") != std::string::npos)
+          << "unexpected frame after burn_cpu: " << *after << "\n"
+          << describe_stacks(stall);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, NativeStacksTest,
+                         ::testing::Values("native_stall", "native_stall_nopie",
+                                           "native_stall_shlib", "native_stall_stripped"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace loopprof::test
