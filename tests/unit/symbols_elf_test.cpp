@@ -138,6 +138,20 @@ TEST(ProcessSymbolizer, InlinedFramesFollowTheirCaller) {
   EXPECT_EQ(frame_label(frames[1]), "sym_inlined_step_[i]");
 }
 
+TEST(ProcessSymbolizer, ClangDwarfWithoutArangesHasLinesAndInlinedFrames) {
+  expect_program_symbols("sym_target_clang");
+  SymbolTestChild child(elf_dir() + "/sym_target_clang");
+  auto symbolizer = symbolizer_for(child.pid(), {kNoDebugDir});
+  Frames frames = symbolizer->symbolize(child.address("inlined_return"), true);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0].name, "sym_outer(int)");
+  EXPECT_EQ(frames[0].line, source_line("MARK_OUTER_CALL"));
+  // clang records linkage names for static functions too.
+  EXPECT_EQ(frames[1].name, "sym_inlined_step(int)");
+  EXPECT_TRUE(frames[1].inlined);
+  EXPECT_EQ(frames[1].line, source_line("MARK_INLINED_CALL"));
+}
+
 TEST(ProcessSymbolizer, InlinedCppFunctionsWithoutLinkageNameAreQualified) {
   SymbolTestChild child(elf_dir() + "/sym_target_pie");
   auto symbolizer = symbolizer_for(child.pid(), {kNoDebugDir});

@@ -6,6 +6,7 @@
 #include <gelf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -169,6 +170,30 @@ std::optional<std::string> ElfModule::symbol_name(uint64_t vaddr) {
   return demangle(*name);
 }
 
+Dwarf_Die* ElfModule::compile_unit(uint64_t vaddr, Dwarf_Addr& bias) {
+  if (Dwarf_Die* cu = dwfl_module_addrdie(module_, vaddr, &bias)) return cu;
+  // No .debug_aranges entry (clang emits none by default; libdw 0.188 then
+  // finds nothing): index the units' own address ranges, once.
+  if (!cu_ranges_) {
+    cu_ranges_.emplace();
+    Dwarf_Addr cu_bias = 0;
+    for (Dwarf_Die* cu = nullptr; (cu = dwfl_module_nextcu(module_, cu, &cu_bias)) != nullptr;) {
+      Dwarf_Addr base = 0, low = 0, high = 0;
+      for (ptrdiff_t offset = 0; (offset = dwarf_ranges(cu, offset, &base, &low, &high)) > 0;) {
+        if (high > low) cu_ranges_->push_back(CuRange{low + cu_bias, high + cu_bias, cu_bias, *cu});
+      }
+    }
+    std::sort(cu_ranges_->begin(), cu_ranges_->end(),
+              [](const CuRange& a, const CuRange& b) { return a.low < b.low; });
+  }
+  auto it = std::upper_bound(cu_ranges_->begin(), cu_ranges_->end(), vaddr,
+                             [](uint64_t a, const CuRange& r) { return a < r.low; });
+  if (it == cu_ranges_->begin() || vaddr >= (it - 1)->high) return nullptr;
+  --it;
+  bias = it->bias;
+  return &it->cu;
+}
+
 const FunctionScopes* ElfModule::scopes_of(Dwarf_Die* cu) {
   auto [it, inserted] = cu_scopes_.try_emplace(cu->addr);
   if (inserted) it->second = std::make_unique<FunctionScopes>(*cu);
@@ -188,16 +213,17 @@ std::vector<SymbolicFrame> ElfModule::resolve(uint64_t vaddr) {
   // DWARF: the out-of-line function holding vaddr, then the calls inlined
   // into it down to the innermost one (outermost first).
   Dwarf_Addr bias = 0;
-  Dwarf_Die* cu = dwfl_module_addrdie(module_, vaddr, &bias);
+  Dwarf_Die* cu = compile_unit(vaddr, bias);
   std::vector<Dwarf_Die> chain;
   if (cu != nullptr) chain = scopes_of(cu)->chain(vaddr - bias);
 
   // The line of the address itself.
   std::string leaf_file;
   uint32_t leaf_line = 0;
-  if (Dwfl_Line* line = dwfl_module_getsrc(module_, vaddr)) {
+  if (Dwarf_Line* line = cu != nullptr ? dwarf_getsrc_die(cu, vaddr - bias) : nullptr) {
     int lineno = 0;
-    if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr)) {
+    const char* file = dwarf_linesrc(line, nullptr, nullptr);
+    if (file != nullptr && dwarf_lineno(line, &lineno) == 0) {
       leaf_file = file;
       if (leaf_file.starts_with("./")) leaf_file.erase(0, 2);
       leaf_line = lineno > 0 ? static_cast<uint32_t>(lineno) : 0;

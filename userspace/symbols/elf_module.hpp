@@ -60,6 +60,7 @@ class ElfModule {
   ElfModule() = default;
   std::vector<SymbolicFrame> resolve(uint64_t vaddr);
   std::optional<std::string> symbol_name(uint64_t vaddr);
+  Dwarf_Die* compile_unit(uint64_t vaddr, Dwarf_Addr& bias);
   const FunctionScopes* scopes_of(Dwarf_Die* cu);
   const std::string& function_name(Dwarf_Die* die, bool cplusplus);
 
@@ -72,6 +73,13 @@ class ElfModule {
   std::string build_id_;
   std::vector<Segment> segments_;
   std::optional<SymbolTable> symbols_;  // read on first use
+  struct CuRange {
+    uint64_t low;
+    uint64_t high;
+    Dwarf_Addr bias;
+    Dwarf_Die cu;
+  };
+  std::optional<std::vector<CuRange>> cu_ranges_;  // built when aranges fall short
   // Keyed by the DIE's position in the mapped debug data (unique across the
   // main and alternate debug files, unlike DIE offsets).
   std::unordered_map<const void*, std::unique_ptr<FunctionScopes>> cu_scopes_;
