@@ -126,11 +126,15 @@ Result<std::optional<InterpreterImage>> find_interpreter(pid_t pid) {
   if (files.empty())
     return Error::failed(fmt::format("read the memory map of process {}", pid),
                          "/proc/PID/maps is empty or unreadable");
+  std::string unsupported;  // a Python-named image without _PyRuntime (2.7, 3.6)
   for (const MappedFile& f : files) {
     if (!python_named(f.path)) continue;
     std::string on_disk = fmt::format("/proc/{}/root{}", pid, f.path);
     auto elf = read_elf(on_disk, f.offset, {"_PyRuntime", "PyCode_Type", "Py_Version"});
-    if (!elf || !elf->values.count("_PyRuntime") || !elf->segment_found) continue;
+    if (!elf || !elf->values.count("_PyRuntime") || !elf->segment_found) {
+      if (elf && version_from_file_name(f.path) && unsupported.empty()) unsupported = f.path;
+      continue;
+    }
     InterpreterImage image;
     image.path = f.path;
     image.bias = f.start - f.offset - elf->bias_delta;
@@ -140,6 +144,10 @@ Result<std::optional<InterpreterImage>> find_interpreter(pid_t pid) {
     image.name_version = version_from_file_name(f.path);
     return std::optional<InterpreterImage>(image);
   }
+  if (!unsupported.empty())
+    return Error::failed(fmt::format("find _PyRuntime in {}", unsupported),
+                         "no such symbol: a Python older than 3.7, or not CPython",
+                         "supported: CPython 3.8 to 3.12, and 3.13 through _Py_DebugOffsets");
   return std::optional<InterpreterImage>();
 }
 

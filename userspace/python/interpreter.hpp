@@ -29,7 +29,8 @@ std::optional<PyVersion> version_from_file_name(const std::string& path);
 
 // Looks for _PyRuntime in the python-named ELF files mapped by `pid`
 // (.symtab, else .dynsym: a stripped Debian python3 still exports it).
-// Returns nullopt when the process has no CPython.
+// Returns nullopt when the process has no Python at all, an Error when it
+// maps a python-named ELF without _PyRuntime (Python 2, 3.6 and older).
 Result<std::optional<InterpreterImage>> find_interpreter(pid_t pid);
 
 // The version and layout of the interpreter: _Py_DebugOffsets (3.13+),
