@@ -72,6 +72,15 @@ TEST(PythonMerge, RunsWithoutEvalFrameGoAboveTheOutermostMatchedOne) {
             "a (app.py:1);b (app.py:2);c (app.py:3);time_sleep");
 }
 
+TEST(PythonMerge, RootwardJunkOfAShortNativeUnwindIsDropped) {
+  // No frame pointers: the unwind went leaf -> eval frame -> two bogus "callers".
+  const Frames stack{native("0x7f0012345678", ""), native("", kLib),
+                     native("_PyEval_EvalFrameDefault"), native("_Py_IsImmortal")};
+  PythonStack python{{{py("<module>", 1)}, {py("main", 5), py("burn", 9)}}};
+  EXPECT_EQ(folded(merge_python_frames(stack, python, kLib)),
+            "<module> (app.py:1);main (app.py:5);burn (app.py:9);_Py_IsImmortal");
+}
+
 TEST(PythonMerge, TruncatedPythonStacksAreMarkedAndExtraEvalFramesDropped) {
   const Frames stack{native("main"), native("_PyEval_EvalFrameDefault"),
                      native("_PyEval_EvalFrameDefault"), native("_PyEval_EvalFrameDefault"),

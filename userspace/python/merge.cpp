@@ -47,9 +47,14 @@ Frames merge_python_frames(const Frames& native, const PythonStack& python,
   const size_t first_matched_native = evals[first_eval];
   const size_t last_eval_native = evals.back();
 
+  // Runs left without an eval frame mean the native unwind stopped early
+  // (no frame pointers): what it reported rootward of its outermost eval
+  // frame is not the real caller chain, so it is dropped.
+  const bool native_cut_short = first_run > 0;
   for (size_t i = 0; i < native.size(); i++) {
     const Frame& f = native[i];
     if (i < first_matched_native) {
+      if (native_cut_short) continue;
       if (is_eval_frame(f)) continue;  // more eval frames than runs: their Python is cut off
       out.push_back(f);
       continue;

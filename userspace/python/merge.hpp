@@ -22,8 +22,9 @@ bool is_eval_frame(const Frame& frame);
 
 // Replaces each native eval frame with its run of Python frames, matching
 // from the leaf. Runs without a native eval frame (a native stack cut short)
-// go where the outermost matched eval frame was, or, when the native stack
-// has no eval frame at all, above all of its frames. Native frames of
+// go where the outermost matched eval frame was, and the native frames
+// rootward of it, left by a failed unwind, are dropped; when the native
+// stack has no eval frame at all, the runs go above all of its frames. Native frames of
 // `interpreter_module` between two eval frames (call plumbing) are dropped;
 // every other native frame, and everything below the leaf eval frame
 // (time_sleep, libc, kernel), stays.
