@@ -86,6 +86,8 @@ TEST(DwarfUnwinder, ReachesTheThreadEntryWhenTheWholeStackIsCopied) {
   // The thread is gone: only the snapshot is read.
   const UserUnwind out = unwinder->unwind(*snap, tid);
   EXPECT_EQ(out.end, UserUnwind::End::complete) << out.error;
+  EXPECT_GT(out.stack_used, 0u);
+  EXPECT_LE(out.stack_used, snap->stack_bytes);
   const auto got = names(out.pcs);
   ASSERT_GE(got.size(), kChain.size() + 2);
   EXPECT_EQ(std::vector<std::string>(got.begin(), got.begin() + kChain.size()), kChain);

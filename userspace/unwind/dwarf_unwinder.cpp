@@ -51,6 +51,7 @@ struct DwarfUnwinder::State {
   pid_t tid = 0;
   bool read_outside = false;
   bool bad_frame = false;
+  uint64_t stack_used = 0;
   std::vector<uint64_t>* pcs = nullptr;
 
   State() = default;
@@ -88,6 +89,7 @@ bool memory_read(Dwfl*, Dwarf_Addr address, Dwarf_Word* result, void* arg) {
     return false;
   }
   std::memcpy(result, s.snapshot->stack + (address - sp), sizeof(Dwarf_Word));
+  s.stack_used = std::max<uint64_t>(s.stack_used, address - sp + sizeof(Dwarf_Word));
   return true;
 }
 
@@ -204,6 +206,7 @@ UserUnwind DwarfUnwinder::run(const lp_user_snapshot& snapshot, pid_t tid) {
   s.tid = tid;
   s.read_outside = false;
   s.bad_frame = false;
+  s.stack_used = 0;
   s.pcs = &out.pcs;
   const int rc = dwfl_getthread_frames(s.dwfl, tid, on_frame, &s);
   // A return address that cannot be read ends the walk as if the frame were
@@ -218,6 +221,7 @@ UserUnwind DwarfUnwinder::run(const lp_user_snapshot& snapshot, pid_t tid) {
     out.end = UserUnwind::End::failed;
     out.error = s.bad_frame ? "unreadable frame" : dwfl_error();
   }
+  out.stack_used = static_cast<uint32_t>(s.stack_used);
   s.snapshot = nullptr;
   s.pcs = nullptr;
   return out;

@@ -29,7 +29,8 @@ struct UserUnwind {
   // addresses (symbolize them with return_address = true).
   std::vector<uint64_t> pcs;
   End end = End::no_snapshot;
-  std::string error;  // why the unwind ended early (End::failed)
+  uint32_t stack_used = 0;  // bytes of the copied stack the unwind read (from sp)
+  std::string error;        // why the unwind ended early (End::failed)
 };
 
 struct DwarfUnwinderOptions {
