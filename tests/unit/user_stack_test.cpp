@@ -26,7 +26,10 @@ bool fake_text(uint64_t pc) {
 }
 
 UserUnwind dwarf(Pcs pcs, End end) {
-  return UserUnwind{std::move(pcs), end, ""};
+  UserUnwind out;
+  out.pcs = std::move(pcs);
+  out.end = end;
+  return out;
 }
 
 TEST(UserStack, CompleteDwarfUnwindWins) {
