@@ -586,7 +586,7 @@ fi
   echo "## loopprof overhead benchmarks"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $(nproc) CPUs," \
-    "loopprof $(git -C "$SRC_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')," \
+    "source $(git -C "$SRC_DIR" rev-parse --short HEAD 2>/dev/null || echo '?'), loopprof binary $LOOPPROF," \
     "$PAIRS pairs (aiohttp: $WRK_PAIRS), $(($(date +%s) - START)) s."
   echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine adds noise)."
   echo "Ratio = attached / baseline (medians): above 1 is slower for ns/iter and ns/op," \
