@@ -34,7 +34,17 @@ struct lp_stall_end {
   __u64 end_ns;
   __u64 on_cpu_ns;
   __u64 off_cpu_ns;
+  __u64 cause_ns[LP_OFF_COUNT];
 };
+
+LP_INLINE void lp_fill_end(const struct lp_thread* t, __u64 now, struct lp_stall_end* end) {
+  end->seq = t->seq;
+  end->start_ns = t->busy_start_ns;
+  end->end_ns = now;
+  end->on_cpu_ns = t->on_cpu_ns;
+  end->off_cpu_ns = t->off_cpu_ns;
+  for (int i = 0; i < LP_OFF_COUNT; i++) end->cause_ns[i] = t->cause_ns[i];
+}
 
 LP_INLINE void lp_adopt_loop(struct lp_thread* t, __u32 family, __s32 key, __u64 sp) {
   t->loop_family = family;
@@ -101,18 +111,19 @@ LP_INLINE int lp_on_wait_enter(struct lp_thread* t, __u64 now, __u32 family, __s
     return 0;
   }
   t->iterations++;
+  t->last_busy_ns = 0;
   if (t->busy_start_ns != 0) {
     lp_account_running(t, now);
+    t->last_busy_ns = now - t->busy_start_ns;
+    t->busy_total_ns += t->last_busy_ns;
+    if (t->last_busy_ns > t->max_busy_ns) t->max_busy_ns = t->last_busy_ns;
     if (now - t->busy_start_ns >= threshold_ns) {
-      end->seq = t->seq;
-      end->start_ns = t->busy_start_ns;
-      end->end_ns = now;
-      end->on_cpu_ns = t->on_cpu_ns;
-      end->off_cpu_ns = t->off_cpu_ns;
+      lp_fill_end(t, now, end);
       t->stalls++;
       stalled = 1;
     }
   }
+  t->wait_start_ns = now;
   t->busy_start_ns = 0;
   t->in_wait = LP_IN_LOOP_WAIT;
   return stalled;
@@ -121,35 +132,78 @@ LP_INLINE int lp_on_wait_enter(struct lp_thread* t, __u64 now, __u32 family, __s
 /* Return of a poll-family syscall: leaving the loop's wait opens a busy period. */
 LP_INLINE void lp_on_wait_exit(struct lp_thread* t, __u64 now) {
   if (t->in_wait == LP_IN_LOOP_WAIT) {
+    if (t->wait_start_ns && now > t->wait_start_ns) t->idle_total_ns += now - t->wait_start_ns;
+    t->wait_start_ns = 0;
     t->seq++;
     t->busy_start_ns = now;
     t->last_switch_ns = now;
     t->on_cpu_ns = 0;
     t->off_cpu_ns = 0;
     t->off_cpu = 0;
+    t->wake_ns = 0;
+    for (int i = 0; i < LP_OFF_COUNT; i++) t->cause_ns[i] = 0;
   }
   t->in_wait = LP_NOT_WAITING;
 }
 
-/* The thread leaves the CPU. Returns 1 when it does so inside a busy period
- * (its stacks are then worth capturing). */
-LP_INLINE int lp_on_switch_out(struct lp_thread* t, __u64 now) {
+/* The thread leaves the CPU (reason: enum lp_off_reason). Returns 1 when it
+ * does so inside a busy period (its stacks are then worth capturing). */
+LP_INLINE int lp_on_switch_out(struct lp_thread* t, __u64 now, __u32 reason) {
   if (!lp_busy(t) || t->off_cpu) return 0;
   lp_account_running(t, now);
   t->off_cpu = 1;
+  t->off_reason = reason < LP_OFF_COUNT ? reason : (__u32)LP_OFF_OTHER;
+  t->wake_ns = 0;
   return 1;
 }
 
-/* The thread runs again. Returns the off-CPU time that ended (0 if none). */
-LP_INLINE __u64 lp_on_switch_in(struct lp_thread* t, __u64 now) {
-  __u64 off = 0;
+/* A blocked thread is woken up. Returns the time it was blocked (0 when it
+ * is not off CPU in a busy period, or was already woken). */
+LP_INLINE __u64 lp_on_wakeup(struct lp_thread* t, __u64 now) {
+  if (!t->off_cpu || t->wake_ns || t->off_reason == LP_OFF_RUNQ) return 0;
+  t->wake_ns = now > t->last_switch_ns ? now : t->last_switch_ns;
+  return t->wake_ns - t->last_switch_ns ? t->wake_ns - t->last_switch_ns : 1;
+}
+
+/* How an off-CPU interval [last_switch_ns, now) splits into blocked time
+ * (switch-out to wake-up) and run-queue time (wake-up or preemption to now). */
+LP_INLINE void lp_split_off(const struct lp_thread* t, __u64 now, __u64* blocked, __u64* runq) {
+  __u64 off = now > t->last_switch_ns ? now - t->last_switch_ns : 0;
+
+  if (t->off_reason == LP_OFF_RUNQ) {
+    *blocked = 0;
+    *runq = off;
+  } else if (t->wake_ns && t->wake_ns <= now) {
+    *blocked = t->wake_ns - t->last_switch_ns;
+    *runq = now - t->wake_ns;
+  } else { /* the wake-up was not seen: all blocked */
+    *blocked = off;
+    *runq = 0;
+  }
+}
+
+/* The thread runs again. Returns the off-CPU time that ended (0 if none);
+ * *blocked and *runq (may be null) get its split. */
+LP_INLINE __u64 lp_on_switch_in_split(struct lp_thread* t, __u64 now, __u64* blocked, __u64* runq) {
+  __u64 b = 0, r = 0, off;
 
   if (!t->off_cpu) return 0;
+  if (now < t->last_switch_ns) now = t->last_switch_ns;
+  lp_split_off(t, now, &b, &r);
+  off = now - t->last_switch_ns;
   t->off_cpu = 0;
-  if (now > t->last_switch_ns) off = now - t->last_switch_ns;
   t->off_cpu_ns += off;
+  t->cause_ns[LP_OFF_RUNQ] += r;
+  if (t->off_reason != LP_OFF_RUNQ) lp_add_cause(t->cause_ns, t->off_reason, b);
   t->last_switch_ns = now;
+  t->wake_ns = 0;
+  if (blocked) *blocked = b;
+  if (runq) *runq = r;
   return off ? off : 1;
+}
+
+LP_INLINE __u64 lp_on_switch_in(struct lp_thread* t, __u64 now) {
+  return lp_on_switch_in_split(t, now, 0, 0);
 }
 
 /* The thread exits. Returns 1 and fills *end if it dies in a stall. */
@@ -162,11 +216,7 @@ LP_INLINE int lp_on_thread_exit(struct lp_thread* t, __u64 now, __u64 threshold_
     lp_account_running(t, now);
   }
   if (now - t->busy_start_ns < threshold_ns) return 0;
-  end->seq = t->seq;
-  end->start_ns = t->busy_start_ns;
-  end->end_ns = now;
-  end->on_cpu_ns = t->on_cpu_ns;
-  end->off_cpu_ns = t->off_cpu_ns;
+  lp_fill_end(t, now, end);
   t->stalls++;
   return 1;
 }
@@ -183,6 +233,18 @@ LP_INLINE int lp_busy_so_far(const struct lp_thread* t, __u64 now, __u64* elapse
   *on_cpu = t->on_cpu_ns + (t->off_cpu ? 0 : slice);
   *off_cpu = t->off_cpu_ns + (t->off_cpu ? slice : 0);
   return 1;
+}
+
+/* Off-CPU time by reason of a busy period still open at `now` (cause[] has
+ * LP_OFF_COUNT entries), the open off-CPU interval included. */
+LP_INLINE void lp_causes_so_far(const struct lp_thread* t, __u64 now, __u64* cause) {
+  __u64 b = 0, r = 0;
+
+  for (int i = 0; i < LP_OFF_COUNT; i++) cause[i] = t->cause_ns[i];
+  if (!t->off_cpu) return;
+  lp_split_off(t, now, &b, &r);
+  cause[LP_OFF_RUNQ] += r;
+  if (t->off_reason != LP_OFF_RUNQ) lp_add_cause(cause, t->off_reason, b);
 }
 
 #endif /* LOOPPROF_LOOP_MODEL_H */

@@ -14,6 +14,7 @@
 
 #include "loop_model.h"
 #include "py_walk.bpf.h"
+#include "task_model.h"
 #include "user_snapshot.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -29,6 +30,18 @@ struct {
   __type(value, struct lp_thread);
 } threads SEC(".maps");
 
+/* Every thread of the target: time by state, histograms (task_model.h). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096); /* resized by userspace before load */
+  __type(key, __u32);        /* tid */
+  __type(value, struct lp_task_stats);
+} task_stats SEC(".maps");
+
+/* Initial map values (too large for the BPF stack). */
+static const struct lp_thread zero_thread;
+static const struct lp_task_stats zero_task_stats;
+
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 8 << 20); /* resized by userspace before load */
@@ -37,7 +50,7 @@ struct {
 /* Records that did not fit in the ring buffer, by enum lp_record_type. */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 4);
+  __uint(max_entries, 8);
   __type(key, __u32);
   __type(value, __u64);
 } drops SEC(".maps");
@@ -53,12 +66,12 @@ static __always_inline struct lp_thread* thread_state(__u32 tid) {
 
 static __always_inline struct lp_thread* thread_state_or_new(__u32 pid, __u32 tid) {
   struct lp_thread* t = thread_state(tid);
-  struct lp_thread zero = {};
 
   if (t) return t;
-  zero.pid = pid;
-  bpf_map_update_elem(&threads, &tid, &zero, BPF_NOEXIST);
-  return thread_state(tid);
+  bpf_map_update_elem(&threads, &tid, &zero_thread, BPF_NOEXIST);
+  t = thread_state(tid);
+  if (t) t->pid = pid;
+  return t;
 }
 
 static __always_inline void emit_stall(struct lp_thread* t, __u32 pid, __u32 tid,
@@ -80,12 +93,15 @@ static __always_inline void emit_stall(struct lp_thread* t, __u32 pid, __u32 tid
   r->off_cpu_ns = end->off_cpu_ns;
   r->loop_key = t->loop_key;
   r->loop_family = t->loop_family;
+  for (int i = 0; i < LP_OFF_COUNT; i++) r->cause_ns[i] = end->cause_ns[i];
   bpf_ringbuf_submit(r, 0);
 }
 
-/* Stacks of the current task (a busy loop thread), taken where it stands. */
+/* Stacks of the current task, taken where it stands: a busy loop thread, or
+ * (LP_CAPTURE_WAKER) the thread waking one up (woken_tid). */
 static __always_inline void emit_capture(void* ctx, const struct lp_thread* t, __u32 pid, __u32 tid,
-                                         __u32 kind, __s64 task_state) {
+                                         __u32 kind, __s64 task_state, __u32 woken_tid,
+                                         __u32 off_reason) {
   struct lp_capture_record* r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 
   if (!r) {
@@ -99,6 +115,8 @@ static __always_inline void emit_capture(void* ctx, const struct lp_thread* t, _
   r->seq = t->seq;
   r->ts_ns = bpf_ktime_get_ns();
   r->task_state = task_state;
+  r->woken_tid = woken_tid;
+  r->off_reason = off_reason;
   r->kstack_bytes = bpf_get_stack(ctx, r->kstack, sizeof(r->kstack), 0);
   r->ustack_bytes = bpf_get_stack(ctx, r->ustack, sizeof(r->ustack), BPF_F_USER_STACK);
   lp_py_walk(&r->py, tid);
@@ -107,7 +125,7 @@ static __always_inline void emit_capture(void* ctx, const struct lp_thread* t, _
 }
 
 static __always_inline void emit_resume(const struct lp_thread* t, __u32 tid, __u64 now,
-                                        __u64 off_ns) {
+                                        __u64 off_ns, __u64 blocked_ns, __u64 runq_ns) {
   struct lp_resume_record* r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 
   if (!r) {
@@ -119,7 +137,18 @@ static __always_inline void emit_resume(const struct lp_thread* t, __u32 tid, __
   r->seq = t->seq;
   r->ts_ns = now;
   r->off_ns = off_ns;
+  r->blocked_ns = blocked_ns;
+  r->runq_ns = runq_ns;
+  r->reason = t->off_reason;
   bpf_ringbuf_submit(r, 0);
+}
+
+static __always_inline struct lp_task_stats* task_stats_or_new(__u32 tid) {
+  struct lp_task_stats* s = bpf_map_lookup_elem(&task_stats, &tid);
+
+  if (s) return s;
+  bpf_map_update_elem(&task_stats, &tid, &zero_task_stats, BPF_NOEXIST);
+  return bpf_map_lookup_elem(&task_stats, &tid);
 }
 
 /* ---- poll-family syscalls ------------------------------------------------ */
@@ -144,6 +173,13 @@ static __always_inline int handle_wait_enter(__u32 family, __s32 key) {
   now = bpf_ktime_get_ns();
   if (lp_on_wait_enter(t, now, family, key, current_user_sp(), threshold_ns, &end))
     emit_stall(t, pid, tid, &end, 0);
+  if (t->last_busy_ns) {
+    struct lp_task_stats* s = task_stats_or_new(tid);
+    if (s) {
+      s->busy_ns += t->last_busy_ns;
+      lp_hist_add(s, LP_HIST_BUSY, t->last_busy_ns);
+    }
+  }
   return 0;
 }
 
@@ -241,27 +277,50 @@ static __always_inline __s64 task_state_of(struct task_struct* task) {
   return 0;
 }
 
+/* Why the current task (prev, at sched_switch) leaves the CPU. */
+static __always_inline __u32 off_reason_of_current(__s64 state, __u64* futex_addr) {
+  struct task_struct* task = bpf_get_current_task_btf();
+  struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(task);
+  long nr = BPF_CORE_READ(regs, orig_ax);
+  __u64 arg0 = BPF_CORE_READ(regs, di);
+  __u32 reason = lp_classify_off(state, nr, arg0, BPF_CORE_READ(regs, si));
+
+  *futex_addr = reason == LP_OFF_FUTEX ? arg0 : 0;
+  return reason;
+}
+
 static __always_inline int handle_switch(void* ctx, struct task_struct* prev,
                                          struct task_struct* next) {
   __u32 tgid = target_tgid;
+  struct lp_task_stats* s;
   struct lp_thread* t;
   __u64 now = 0;
 
   if (BPF_CORE_READ(prev, tgid) == tgid) {
     __u32 tid = BPF_CORE_READ(prev, pid);
+    __s64 state = task_state_of(prev);
+    __u64 futex_addr = 0;
+    __u32 reason = off_reason_of_current(state, &futex_addr);
     t = thread_state(tid);
     now = bpf_ktime_get_ns();
-    if (t && lp_on_switch_out(t, now))
-      emit_capture(ctx, t, tgid, tid, LP_CAPTURE_OFFCPU, task_state_of(prev));
+    if (t && t->in_wait == LP_IN_LOOP_WAIT && reason != LP_OFF_RUNQ) reason = LP_OFF_IDLE;
+    s = task_stats_or_new(tid);
+    if (s) lp_task_switch_out(s, now, reason);
+    if (t && lp_on_switch_out(t, now, reason)) {
+      t->off_futex_addr = futex_addr;
+      emit_capture(ctx, t, tgid, tid, LP_CAPTURE_OFFCPU, state, 0, reason);
+    }
   }
   if (BPF_CORE_READ(next, tgid) == tgid) {
     __u32 tid = BPF_CORE_READ(next, pid);
-    __u64 off;
+    __u64 off, blocked = 0, runq = 0;
+    if (!now) now = bpf_ktime_get_ns();
+    s = task_stats_or_new(tid);
+    if (s) lp_task_switch_in(s, now);
     t = thread_state(tid);
     if (!t) return 0;
-    if (!now) now = bpf_ktime_get_ns();
-    off = lp_on_switch_in(t, now);
-    if (off) emit_resume(t, tid, now, off);
+    off = lp_on_switch_in_split(t, now, &blocked, &runq);
+    if (off) emit_resume(t, tid, now, off, blocked, runq);
   }
   return 0;
 }
@@ -274,6 +333,83 @@ int BPF_PROG(btf_sched_switch, bool preempt, struct task_struct* prev, struct ta
 SEC("raw_tp/sched_switch")
 int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct* prev, struct task_struct* next) {
   return handle_switch(ctx, prev, next);
+}
+
+/* Is the current task (at sched_waking) the one that caused the wake-up, or
+ * was it just interrupted by a timer or device? The preempt count would say,
+ * but it is not reachable from BPF on every kernel; what the task is doing
+ * says enough: a futex wait ends by a task in futex(FUTEX_WAKE), a sleep by
+ * its timer, other waits by a task in a syscall (write, send, ...). */
+static __always_inline int woken_from_interrupt(__u32 reason) {
+  struct task_struct* task = bpf_get_current_task_btf();
+  struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(task);
+  long nr = BPF_CORE_READ(regs, orig_ax);
+
+  if (BPF_CORE_READ(task, pid) == 0) return 1; /* the idle task */
+  if (reason == LP_OFF_SLEEP) return 1;
+  if (reason == LP_OFF_FUTEX)
+    return nr != LP_SC_FUTEX && nr != LP_SC_FUTEX_WAKE && nr != LP_SC_FUTEX_REQUEUE;
+  return nr < 0;
+}
+
+static __always_inline void emit_wake(void* ctx, const struct lp_thread* t, __u32 woken_tid,
+                                      __u64 now, __u64 blocked) {
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  __u32 waker_pid = pid_tgid >> 32, waker_tid = (__u32)pid_tgid;
+  struct lp_wake_record* r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+  __u32 flags = 0;
+
+  if (woken_from_interrupt(t->off_reason)) flags |= LP_WAKE_INTERRUPT;
+  if (waker_pid != target_tgid) flags |= LP_WAKE_OTHER_PROCESS;
+  if (!r) {
+    count_drop(LP_REC_WAKE);
+    return;
+  }
+  r->type = LP_REC_WAKE;
+  r->woken_tid = woken_tid;
+  r->waker_pid = waker_pid;
+  r->waker_tid = waker_tid;
+  r->seq = t->seq;
+  r->ts_ns = now;
+  r->blocked_ns = blocked;
+  r->futex_addr = t->off_futex_addr;
+  r->reason = t->off_reason;
+  r->flags = flags;
+  bpf_get_current_comm(r->waker_comm, sizeof(r->waker_comm));
+  bpf_ringbuf_submit(r, 0);
+  /* The waker's stacks, when it is a thread of the target in task context. */
+  if (!flags && waker_tid != woken_tid)
+    emit_capture(ctx, t, waker_pid, waker_tid, LP_CAPTURE_WAKER, 0, woken_tid, t->off_reason);
+}
+
+/* current wakes p: the end of p's blocked time. Only threads of the target
+ * are looked at; only wake-ups of blocked busy loop threads make records. */
+static __always_inline int handle_waking(void* ctx, struct task_struct* p) {
+  struct lp_task_stats* s;
+  struct lp_thread* t;
+  __u64 now, blocked;
+  __u32 tid;
+
+  if (BPF_CORE_READ(p, tgid) != target_tgid) return 0;
+  tid = BPF_CORE_READ(p, pid);
+  now = bpf_ktime_get_ns();
+  s = bpf_map_lookup_elem(&task_stats, &tid);
+  if (s) lp_task_wakeup(s, now);
+  t = thread_state(tid);
+  if (!t) return 0;
+  blocked = lp_on_wakeup(t, now);
+  if (blocked) emit_wake(ctx, t, tid, now, blocked);
+  return 0;
+}
+
+SEC("tp_btf/sched_waking")
+int BPF_PROG(btf_sched_waking, struct task_struct* p) {
+  return handle_waking(ctx, p);
+}
+
+SEC("raw_tp/sched_waking")
+int BPF_PROG(raw_sched_waking, struct task_struct* p) {
+  return handle_waking(ctx, p);
 }
 
 static __always_inline int handle_exit(void) {
@@ -312,6 +448,6 @@ int on_cpu_sample(struct bpf_perf_event_data* ctx) {
   if (pid != target_tgid) return 0;
   t = thread_state(tid);
   if (!t || !lp_busy(t)) return 0;
-  emit_capture(ctx, t, pid, tid, LP_CAPTURE_SAMPLE, 0);
+  emit_capture(ctx, t, pid, tid, LP_CAPTURE_SAMPLE, 0, 0, 0);
   return 0;
 }

@@ -13,6 +13,71 @@ enum lp_record_type {
   LP_REC_STALL = 1,   /* a busy period ended at or above the threshold */
   LP_REC_CAPTURE = 2, /* stacks of a loop thread during a busy period */
   LP_REC_RESUME = 3,  /* a loop thread that went off-CPU runs again */
+  LP_REC_WAKE = 4,    /* a busy loop thread blocked off-CPU was woken up */
+};
+
+/* Why a thread is off CPU: set at switch-out from the task state and the
+ * syscall it is in. The index of lp_thread.cause_ns and lp_task_stats.off_ns. */
+enum lp_off_reason {
+  LP_OFF_RUNQ = 0,  /* preempted, or woken and waiting for a CPU (run queue) */
+  LP_OFF_FUTEX = 1, /* futex waits: locks, conditions, the GIL (told apart in userspace) */
+  LP_OFF_SLEEP = 2, /* nanosleep, clock_nanosleep, select/poll with no descriptors */
+  LP_OFF_IO = 3,    /* read/write/recv/send/poll on other descriptors, disk I/O */
+  LP_OFF_OTHER = 4, /* any other blocking syscall */
+  LP_OFF_IDLE = 5,  /* the loop's own wait (never part of a busy period) */
+  LP_OFF_COUNT = 6,
+};
+
+/* Adds ns to cause[reason] with constant indices only (the BPF verifier
+ * cannot always see a bounds check of a variable index survive clang). */
+static inline __attribute__((always_inline)) void lp_add_cause(__u64* cause, __u32 reason,
+                                                               __u64 ns) {
+  switch (reason) {
+    case LP_OFF_RUNQ:
+      cause[LP_OFF_RUNQ] += ns;
+      break;
+    case LP_OFF_FUTEX:
+      cause[LP_OFF_FUTEX] += ns;
+      break;
+    case LP_OFF_SLEEP:
+      cause[LP_OFF_SLEEP] += ns;
+      break;
+    case LP_OFF_IO:
+      cause[LP_OFF_IO] += ns;
+      break;
+    case LP_OFF_IDLE:
+      cause[LP_OFF_IDLE] += ns;
+      break;
+    default:
+      cause[LP_OFF_OTHER] += ns;
+  }
+}
+
+#define LP_HIST_BUCKETS 32 /* a power of two; log2 buckets of microseconds: [2^i, 2^(i+1)) us */
+
+enum lp_hist_kind {
+  LP_HIST_BUSY = 0,  /* busy time per loop iteration (loop lag) */
+  LP_HIST_RUNQ = 1,  /* run-queue latency per switch-in */
+  LP_HIST_FUTEX = 2, /* time blocked per futex wait */
+  LP_HIST_COUNT = 3,
+};
+
+/* Per thread of the target, kept in the `task_stats` map (key: tid) and
+ * updated at every switch and wake-up of the thread (task_model.h). */
+struct lp_task_stats {
+  __u64 running_ns;
+  __u64 off_ns[LP_OFF_COUNT]; /* off_ns[LP_OFF_RUNQ]: runnable but waiting */
+  __u64 last_ns;              /* last switch in or out */
+  __u64 wake_ns;              /* wake-up of the current off-CPU interval (0: none yet) */
+  __u64 busy_ns;              /* loop threads: total busy time (between loop waits) */
+  __u32 on_cpu;
+  __u32 reason; /* enum lp_off_reason while off CPU */
+  __u32 hist[LP_HIST_COUNT][LP_HIST_BUCKETS];
+};
+
+enum lp_wake_flags {
+  LP_WAKE_INTERRUPT = 1, /* woken by a timer or device, not by the current task */
+  LP_WAKE_OTHER_PROCESS = 2,
 };
 
 enum lp_wait_family {
@@ -25,6 +90,7 @@ enum lp_wait_family {
 enum lp_capture_kind {
   LP_CAPTURE_OFFCPU = 1, /* sched_switch away from a busy loop thread */
   LP_CAPTURE_SAMPLE = 2, /* CPU sample while a loop thread was busy */
+  LP_CAPTURE_WAKER = 3,  /* a thread of the target waking a blocked busy loop thread */
 };
 
 enum lp_stall_flags {
@@ -51,6 +117,15 @@ struct lp_thread {
   __u32 in_wait; /* enum lp_wait_state */
   __u32 off_cpu; /* 1 while switched out inside a busy period */
   __u32 pid;
+  __u32 off_reason;             /* enum lp_off_reason of the current off-CPU interval */
+  __u64 wake_ns;                /* its wake-up (0: not woken yet) */
+  __u64 off_futex_addr;         /* LP_OFF_FUTEX: the futex word */
+  __u64 cause_ns[LP_OFF_COUNT]; /* off-CPU time of the busy period by reason */
+  __u64 last_busy_ns;           /* length of the busy period the last loop wait closed */
+  __u64 wait_start_ns;          /* entry of the current loop wait */
+  __u64 busy_total_ns;          /* all busy periods closed so far */
+  __u64 idle_total_ns;          /* all loop waits returned so far */
+  __u64 max_busy_ns;            /* longest busy period closed so far */
 };
 
 enum lp_wait_state {
@@ -71,6 +146,7 @@ struct lp_stall_record {
   __u64 off_cpu_ns;
   __s32 loop_key;
   __u32 loop_family;
+  __u64 cause_ns[LP_OFF_COUNT]; /* off_cpu_ns by enum lp_off_reason */
 };
 
 struct lp_capture_record {
@@ -81,6 +157,8 @@ struct lp_capture_record {
   __u64 seq; /* busy period this capture belongs to */
   __u64 ts_ns;
   __s64 task_state;   /* switched-out task's __state (0 = preempted/runnable) */
+  __u32 woken_tid;    /* LP_CAPTURE_WAKER: the loop thread woken; tid is the waker */
+  __u32 off_reason;   /* LP_CAPTURE_OFFCPU: enum lp_off_reason */
   __s32 kstack_bytes; /* bpf_get_stack() result: bytes used, or negative error */
   __s32 ustack_bytes;
   __u64 kstack[LP_MAX_STACK_DEPTH];
@@ -94,7 +172,25 @@ struct lp_resume_record {
   __u32 tid;
   __u64 seq;
   __u64 ts_ns;
-  __u64 off_ns; /* length of the off-CPU interval that just ended */
+  __u64 off_ns;     /* length of the off-CPU interval that just ended */
+  __u64 blocked_ns; /* its blocked part (switch-out to wake-up) */
+  __u64 runq_ns;    /* its runnable part (wake-up or preemption to switch-in) */
+  __u32 reason;     /* enum lp_off_reason of the blocked part */
+  __u32 pad;
+};
+
+struct lp_wake_record {
+  __u32 type; /* LP_REC_WAKE */
+  __u32 woken_tid;
+  __u32 waker_pid;
+  __u32 waker_tid;
+  __u64 seq; /* the woken thread's busy period */
+  __u64 ts_ns;
+  __u64 blocked_ns; /* switch-out to this wake-up */
+  __u64 futex_addr; /* LP_OFF_FUTEX: the futex word waited on */
+  __u32 reason;     /* enum lp_off_reason */
+  __u32 flags;      /* enum lp_wake_flags */
+  char waker_comm[16];
 };
 
 #endif /* LOOPPROF_H */

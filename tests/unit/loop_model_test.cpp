@@ -21,7 +21,9 @@ class LoopThread {
   }
   bool loop_wait(__u64 now) { return enter(now, LP_WAIT_EPOLL, kLoopFd, kLoopSp); }
   void exit(__u64 now) { lp_on_wait_exit(&t_, now); }
-  bool out(__u64 now) { return lp_on_switch_out(&t_, now) != 0; }
+  bool out(__u64 now, __u32 reason = LP_OFF_SLEEP) {
+    return lp_on_switch_out(&t_, now, reason) != 0;
+  }
   __u64 in(__u64 now) { return lp_on_switch_in(&t_, now); }
 
   lp_thread t_{};
@@ -169,6 +171,59 @@ TEST(LoopModel, ThreadExitMidStallClosesTheStall) {
   LoopThread idle;
   idle.loop_wait(0);
   EXPECT_FALSE(lp_on_thread_exit(&idle.t_, 250 * kMs, kThreshold, &end));  // exits idle
+}
+
+}  // namespace
+
+namespace {
+
+TEST(LoopModelCauses, BlockedTimeGoesToItsReasonAndTheRestToTheRunQueue) {
+  LoopThread l;
+  l.loop_wait(0);
+  l.exit(10 * kMs);
+  ASSERT_TRUE(l.out(20 * kMs, LP_OFF_FUTEX));
+  EXPECT_EQ(lp_on_wakeup(&l.t_, 220 * kMs), 200 * kMs);
+  EXPECT_EQ(lp_on_wakeup(&l.t_, 221 * kMs), 0u);  // one wake-up per interval
+  __u64 blocked = 0, runq = 0;
+  EXPECT_EQ(lp_on_switch_in_split(&l.t_, 230 * kMs, &blocked, &runq), 210 * kMs);
+  EXPECT_EQ(blocked, 200 * kMs);
+  EXPECT_EQ(runq, 10 * kMs);
+  ASSERT_TRUE(l.out(240 * kMs, LP_OFF_RUNQ));  // preempted
+  EXPECT_EQ(lp_on_wakeup(&l.t_, 245 * kMs), 0u);
+  l.in(250 * kMs);
+  ASSERT_TRUE(l.loop_wait(260 * kMs));
+  EXPECT_EQ(l.end_.cause_ns[LP_OFF_FUTEX], 200 * kMs);
+  EXPECT_EQ(l.end_.cause_ns[LP_OFF_RUNQ], 20 * kMs);
+  EXPECT_EQ(l.end_.on_cpu_ns + l.end_.off_cpu_ns, 250 * kMs);
+  __u64 causes = 0;
+  for (__u64 c : l.end_.cause_ns) causes += c;
+  EXPECT_EQ(causes, l.end_.off_cpu_ns);
+}
+
+TEST(LoopModelCauses, NextBusyPeriodStartsWithNoCauses) {
+  LoopThread l;
+  l.loop_wait(0);
+  l.exit(10 * kMs);
+  l.out(20 * kMs, LP_OFF_SLEEP);
+  l.in(200 * kMs);
+  ASSERT_TRUE(l.loop_wait(210 * kMs));
+  EXPECT_EQ(l.t_.last_busy_ns, 200 * kMs);
+  EXPECT_EQ(l.t_.max_busy_ns, 200 * kMs);
+  l.exit(300 * kMs);
+  EXPECT_EQ(l.t_.idle_total_ns, 90 * kMs);
+  for (__u64 c : l.t_.cause_ns) EXPECT_EQ(c, 0u);
+}
+
+TEST(LoopModelCauses, OngoingBreakdownIncludesTheOpenInterval) {
+  LoopThread l;
+  l.loop_wait(0);
+  l.exit(10 * kMs);
+  l.out(20 * kMs, LP_OFF_IO);
+  lp_on_wakeup(&l.t_, 300 * kMs);
+  __u64 cause[LP_OFF_COUNT] = {};
+  lp_causes_so_far(&l.t_, 310 * kMs, cause);
+  EXPECT_EQ(cause[LP_OFF_IO], 280 * kMs);
+  EXPECT_EQ(cause[LP_OFF_RUNQ], 10 * kMs);
 }
 
 }  // namespace

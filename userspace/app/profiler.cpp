@@ -158,7 +158,8 @@ int run_profiler(const Options& options) {
   auto process_symbols = ProcessSymbolizer::create(options.pid);
   std::unique_ptr<DwarfUnwinder> unwinder = create_unwinder(options.pid);
   StackResolver resolver(*kernel_symbols, *process_symbols, unwinder.get(), python.get());
-  StallCollector collector(target.value(), resolver, outputs->sinks(), config.threshold_ns);
+  StallCollector collector(target.value(), resolver, outputs->sinks(), config.threshold_ns,
+                           config.sample_hz);
 
   UniqueFd signals = stop_signals_fd();
   auto started = std::chrono::steady_clock::now();
@@ -220,6 +221,7 @@ int run_profiler(const Options& options) {
   (void)session->consume();
   auto threads = session->threads();
   collector.check_ongoing(threads, monotonic_ns());
+  collector.note_task_stats(session->task_stats());
   Summary base{
       .pid = options.pid,
       .command = target->command(),

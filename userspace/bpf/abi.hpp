@@ -6,4 +6,5 @@
 extern "C" {
 #include "loop_model.h"
 #include "loopprof.h"
+#include "task_model.h"
 }

@@ -44,6 +44,7 @@ Result<std::unique_ptr<BpfSession>> BpfSession::open(const SessionConfig& config
   skel->rodata->target_tgid = static_cast<__u32>(config.pid);
   skel->rodata->threshold_ns = config.threshold_ns;
   bpf_map__set_max_entries(skel->maps.threads, config.max_threads);
+  bpf_map__set_max_entries(skel->maps.task_stats, config.max_threads);
   bpf_map__set_max_entries(skel->maps.events, config.ringbuf_bytes);
 
   // One of each twin: per-syscall tracepoints or raw sys_enter/sys_exit,
@@ -164,14 +165,31 @@ std::vector<std::pair<pid_t, lp_thread>> BpfSession::threads() const {
   return out;
 }
 
+std::vector<std::pair<pid_t, lp_task_stats>> BpfSession::task_stats() const {
+  std::vector<std::pair<pid_t, lp_task_stats>> out;
+  int fd = bpf_map__fd(skel_->maps.task_stats);
+  __u32 key = 0, next = 0;
+  __u32* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    lp_task_stats value{};
+    if (bpf_map_lookup_elem(fd, &next, &value) == 0)
+      out.emplace_back(static_cast<pid_t>(next), value);
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
 void BpfSession::seed_thread(pid_t tid, const lp_thread& state) {
   __u32 key = static_cast<__u32>(tid);
   bpf_map_update_elem(bpf_map__fd(skel_->maps.threads), &key, &state, BPF_NOEXIST);
 }
 
 std::map<std::string, uint64_t> BpfSession::dropped() const {
-  static constexpr std::pair<__u32, const char*> kinds[] = {
-      {LP_REC_STALL, "stall"}, {LP_REC_CAPTURE, "stack capture"}, {LP_REC_RESUME, "resume"}};
+  static constexpr std::pair<__u32, const char*> kinds[] = {{LP_REC_STALL, "stall"},
+                                                            {LP_REC_CAPTURE, "stack capture"},
+                                                            {LP_REC_RESUME, "resume"},
+                                                            {LP_REC_WAKE, "wake-up"}};
   std::map<std::string, uint64_t> out;
   int cpus = libbpf_num_possible_cpus();
   std::vector<__u64> per_cpu(static_cast<size_t>(cpus > 0 ? cpus : 1));

@@ -53,6 +53,8 @@ class BpfSession {
   Status consume();
 
   std::vector<std::pair<pid_t, lp_thread>> threads() const;
+  // Time accounting and histograms of every thread of the target seen so far.
+  std::vector<std::pair<pid_t, lp_task_stats>> task_stats() const;
   // Inserts state for a thread not yet known to the BPF side.
   void seed_thread(pid_t tid, const lp_thread& state);
   std::map<std::string, uint64_t> dropped() const;

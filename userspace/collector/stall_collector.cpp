@@ -41,6 +41,11 @@ void StallCollector::on_record(const void* data, size_t size) {
       if (read_record(data, size, record)) return on_resume(record);
       break;
     }
+    case LP_REC_WAKE: {
+      lp_wake_record record;
+      if (read_record(data, size, record)) return on_wake(record);
+      break;
+    }
     default:
       fmt::print(stderr, "loopprof: BUG: unknown ring-buffer record type {} ({} bytes)\n", type,
                  size);
@@ -52,14 +57,57 @@ void StallCollector::on_capture(const lp_capture_record& record) {
   pid_t tid = static_cast<pid_t>(record.tid);
   target_.thread_name(tid);  // remember it while the thread exists
   Frames frames = resolver_.resolve(record);
-  if (record.kind == LP_CAPTURE_SAMPLE)
-    assembler_.on_sample(tid, record.seq, std::move(frames));
-  else
-    assembler_.on_switch_out(tid, record.seq, record.ts_ns, std::move(frames));
+  switch (record.kind) {
+    case LP_CAPTURE_SAMPLE:
+      callbacks_.on_sample(tid, record.seq, frames);
+      assembler_.on_sample(tid, record.seq, std::move(frames));
+      break;
+    case LP_CAPTURE_WAKER:
+      causes_.on_waker_stack(static_cast<pid_t>(record.woken_tid), record.seq, tid,
+                             std::move(frames));
+      break;
+    default:
+      causes_.on_switch_out(tid, record.seq, frames, record.off_reason);
+      off_cpu_callback_[tid] = callback_of(frames);
+      assembler_.on_switch_out(tid, record.seq, record.ts_ns, std::move(frames));
+  }
 }
 
 void StallCollector::on_resume(const lp_resume_record& record) {
-  assembler_.on_resume(static_cast<pid_t>(record.tid), record.seq, record.off_ns);
+  pid_t tid = static_cast<pid_t>(record.tid);
+  causes_.on_resume(tid, record.seq, record.blocked_ns);
+  if (auto it = off_cpu_callback_.find(tid); it != off_cpu_callback_.end()) {
+    callbacks_.on_off_cpu(tid, record.seq, it->second, record.off_ns);
+    off_cpu_callback_.erase(it);
+  }
+  assembler_.on_resume(tid, record.seq, record.off_ns);
+}
+
+void StallCollector::on_wake(const lp_wake_record& record) {
+  WakeEvent wake{.waker_tid = static_cast<pid_t>(record.waker_tid),
+                 .blocked_ns = record.blocked_ns,
+                 .reason = record.reason,
+                 .flags = record.flags};
+  std::string comm(record.waker_comm, strnlen(record.waker_comm, sizeof(record.waker_comm)));
+  if (record.flags & LP_WAKE_OTHER_PROCESS)
+    wake.waker_thread = fmt::format("{} (PID {})", comm, record.waker_pid);
+  else
+    wake.waker_thread = target_.thread_name(wake.waker_tid);
+  if (wake.waker_thread.empty()) wake.waker_thread = comm;
+  causes_.on_wake(static_cast<pid_t>(record.woken_tid), record.seq, std::move(wake));
+}
+
+void StallCollector::note_task_stats(const std::vector<std::pair<pid_t, lp_task_stats>>& stats) {
+  for (const auto& [tid, s] : stats) summary_.note_thread_times(tid, target_.thread_name(tid), s);
+}
+
+const SummaryBuilder& StallCollector::summary() {
+  summary_.set_callbacks(callbacks_.rows(),
+                         sample_hz_ ? fmt::format("estimate: CPU samples at {} Hz and off-CPU "
+                                                  "intervals, by the frame under Handle._run",
+                                                  sample_hz_)
+                                    : "estimate: off-CPU intervals only (sampling is off, -F 0)");
+  return summary_;
 }
 
 void StallCollector::on_stall(const lp_stall_record& record) {
@@ -71,10 +119,16 @@ void StallCollector::on_stall(const lp_stall_record& record) {
                    .on_cpu_ns = record.on_cpu_ns,
                    .off_cpu_ns = record.off_cpu_ns};
   Stall stall = assembler_.finish(tid, times);
+  CauseTimes cause{};
+  for (size_t i = 0; i < cause.size(); ++i) cause[i] = record.cause_ns[i];
+  causes_.finish(stall, cause);
   stall.pid = static_cast<pid_t>(record.pid);
   stall.thread = target_.thread_name(tid);
   stall.thread_exited = record.flags & LP_STALL_THREAD_EXIT;
-  if (stall.thread_exited) assembler_.forget(tid);
+  if (stall.thread_exited) {
+    assembler_.forget(tid);
+    causes_.forget(tid);
+  }
   reported_ongoing_.erase({tid, record.seq});
   summary_.add_stall(stall);
   report(stall);
@@ -96,6 +150,11 @@ Stall StallCollector::ongoing_stall(pid_t tid, const lp_thread& state, uint64_t 
                    .on_cpu_ns = on_cpu,
                    .off_cpu_ns = off_cpu};
   Stall stall = assembler_.ongoing(tid, times, now_ns);
+  CauseTimes cause{};
+  __u64 so_far[LP_OFF_COUNT] = {};
+  lp_causes_so_far(&state, now_ns, so_far);
+  for (size_t i = 0; i < cause.size(); ++i) cause[i] = so_far[i];
+  causes_.ongoing(stall, cause);
   stall.pid = target_.pid();
   stall.tid = tid;
   stall.thread = target_.thread_name(tid);
@@ -107,7 +166,7 @@ void StallCollector::check_ongoing(const std::vector<std::pair<pid_t, lp_thread>
   for (const auto& [tid, state] : threads) {
     if (state.iterations > 0) {
       saw_loop_ = true;
-      summary_.note_loop_thread(tid, target_.thread_name(tid), state.iterations);
+      summary_.note_loop_thread(tid, target_.thread_name(tid), state);
     }
     if (reported_ongoing_.count({tid, state.seq})) continue;
     bool past_threshold = false;

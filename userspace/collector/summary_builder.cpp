@@ -20,11 +20,40 @@ void SummaryBuilder::add_stall(const Stall& stall) {
   if (worst_.size() > kWorstKept) worst_.pop_back();
 }
 
-void SummaryBuilder::note_loop_thread(pid_t tid, const std::string& name, uint64_t iterations) {
+void SummaryBuilder::note_loop_thread(pid_t tid, const std::string& name, const lp_thread& state) {
   LoopThreadSummary& loop = loops_[tid];
   loop.tid = tid;
   loop.thread = name;
-  loop.iterations = std::max(loop.iterations, iterations);
+  loop.iterations = std::max<uint64_t>(loop.iterations, state.iterations);
+  loop.busy_ns = std::max<uint64_t>(loop.busy_ns, state.busy_total_ns);
+  loop.idle_ns = std::max<uint64_t>(loop.idle_ns, state.idle_total_ns);
+  loop.busy_max_ns = std::max<uint64_t>(loop.busy_max_ns, state.max_busy_ns);
+}
+
+void SummaryBuilder::note_thread_times(pid_t tid, const std::string& name,
+                                       const lp_task_stats& stats) {
+  ThreadTimes& t = threads_[tid];
+  t.tid = tid;
+  if (!name.empty()) t.thread = name;
+  t.running_ns = stats.running_ns;
+  t.runqueue_ns = stats.off_ns[LP_OFF_RUNQ];
+  t.futex_ns = stats.off_ns[LP_OFF_FUTEX];
+  t.sleep_ns = stats.off_ns[LP_OFF_SLEEP];
+  t.io_ns = stats.off_ns[LP_OFF_IO];
+  t.other_ns = stats.off_ns[LP_OFF_OTHER];
+  t.idle_ns = stats.off_ns[LP_OFF_IDLE];
+  t.runq_hist.counts.assign(std::begin(stats.hist[LP_HIST_RUNQ]),
+                            std::end(stats.hist[LP_HIST_RUNQ]));
+  t.futex_hist.counts.assign(std::begin(stats.hist[LP_HIST_FUTEX]),
+                             std::end(stats.hist[LP_HIST_FUTEX]));
+  Log2Histogram busy;
+  busy.counts.assign(std::begin(stats.hist[LP_HIST_BUSY]), std::end(stats.hist[LP_HIST_BUSY]));
+  if (busy.total() > 0) {
+    LoopThreadSummary& loop = loops_[tid];
+    loop.tid = tid;
+    if (loop.thread.empty()) loop.thread = t.thread;
+    loop.busy_hist = std::move(busy);
+  }
 }
 
 Summary SummaryBuilder::build(Summary base) const {
@@ -33,6 +62,13 @@ Summary SummaryBuilder::build(Summary base) const {
   base.worst = worst_;
   for (const auto& [tid, loop] : loops_)
     if (loop.iterations > 1 || loop.stalls > 0) base.loops.push_back(loop);
+  for (const auto& [tid, times] : threads_) base.threads.push_back(times);
+  base.callbacks = callbacks_;
+  base.callback_method = callback_method_;
+  std::stable_sort(base.threads.begin(), base.threads.end(),
+                   [](const ThreadTimes& a, const ThreadTimes& b) {
+                     return a.running_ns + a.runqueue_ns > b.running_ns + b.runqueue_ns;
+                   });
   return base;
 }
 

@@ -1,9 +1,22 @@
 #include "model/stall.hpp"
 
+#include <utility>
+
 namespace loopprof {
 
 const char* cpu_state_name(CpuState state) {
   return state == CpuState::on_cpu ? "on_cpu" : "off_cpu";
+}
+
+const char* main_cause(const Breakdown& b) {
+  const std::pair<uint64_t, const char*> parts[] = {
+      {b.on_cpu_ns, "on_cpu"}, {b.runqueue_ns, "runqueue"}, {b.lock_ns, "lock"},
+      {b.gil_ns, "gil"},       {b.sleep_ns, "sleep"},       {b.io_ns, "io"},
+      {b.other_ns, "other"}};
+  const std::pair<uint64_t, const char*>* best = &parts[0];
+  for (const auto& part : parts)
+    if (part.first > best->first) best = &part;
+  return best->second;
 }
 
 }  // namespace loopprof

@@ -23,6 +23,30 @@ struct WeightedStack {
   CpuState state = CpuState::on_cpu;
 };
 
+// Where a stall's time went: on CPU, or off CPU by what the thread waited
+// for. Adds up to the stall's duration.
+struct Breakdown {
+  uint64_t on_cpu_ns = 0;
+  uint64_t runqueue_ns = 0;  // runnable, waiting for a CPU
+  uint64_t lock_ns = 0;      // futex waits other than the GIL
+  uint64_t gil_ns = 0;       // waiting for the Python GIL
+  uint64_t sleep_ns = 0;
+  uint64_t io_ns = 0;
+  uint64_t other_ns = 0;
+};
+
+// The largest part of a breakdown: "lock", "gil", "on_cpu", ...
+const char* main_cause(const Breakdown& breakdown);
+
+// Who woke a blocked loop thread, and the blocked time that wake-up ended.
+struct Waker {
+  pid_t tid = 0;       // 0: no task (interrupt, timer)
+  std::string thread;  // thread name, or "[timer]" / "[interrupt]"
+  Frames frames;       // the waker's stack at the wake-up (empty if not captured)
+  uint64_t blocked_ns = 0;
+  bool gil = false;  // the wait was for the GIL: the waker held it
+};
+
 struct Stall {
   pid_t pid = 0;
   pid_t tid = 0;
@@ -35,6 +59,8 @@ struct Stall {
   bool ongoing = false;               // the loop is still blocked
   bool thread_exited = false;         // the busy period ended with the thread's exit
   std::vector<WeightedStack> stacks;  // weights add up to duration (in us)
+  Breakdown breakdown;
+  std::vector<Waker> wakers;  // most blocked time first
 };
 
 }  // namespace loopprof

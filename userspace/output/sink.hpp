@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "latency/callback_stats.hpp"
+#include "latency/histogram.hpp"
 #include "model/stall.hpp"
 
 namespace loopprof {
@@ -22,6 +24,28 @@ struct LoopThreadSummary {
   uint64_t stalls = 0;
   uint64_t blocked_ns = 0;
   uint64_t worst_ns = 0;
+  uint64_t busy_ns = 0;  // between loop waits
+  uint64_t idle_ns = 0;  // in the loop's own wait
+  uint64_t busy_max_ns = 0;
+  Log2Histogram busy_hist;  // busy time per iteration (loop lag)
+  double utilization() const {
+    return busy_ns + idle_ns ? static_cast<double>(busy_ns) / (busy_ns + idle_ns) : 0;
+  }
+};
+
+// Where one thread of the target spent its time while traced.
+struct ThreadTimes {
+  pid_t tid = 0;
+  std::string thread;
+  uint64_t running_ns = 0;
+  uint64_t runqueue_ns = 0;  // runnable, waiting for a CPU
+  uint64_t futex_ns = 0;     // locks, conditions, GIL
+  uint64_t sleep_ns = 0;
+  uint64_t io_ns = 0;
+  uint64_t other_ns = 0;
+  uint64_t idle_ns = 0;  // loop threads: in the loop's own wait
+  Log2Histogram runq_hist;
+  Log2Histogram futex_hist;
 };
 
 struct Summary {
@@ -33,6 +57,9 @@ struct Summary {
   uint64_t blocked_ns = 0;
   std::vector<Stall> worst;                 // heaviest first (a few)
   std::vector<LoopThreadSummary> loops;     // per loop thread
+  std::vector<ThreadTimes> threads;         // every thread seen, busiest first
+  std::vector<CallbackRow> callbacks;       // per coroutine / callback
+  std::string callback_method;              // how callback times were measured
   std::vector<Stall> ongoing_at_exit;       // loops still blocked when we stopped
   std::map<std::string, uint64_t> dropped;  // record kind -> records lost
   std::string stop_reason;                  // "target exited", "interrupted", ...
@@ -56,5 +83,11 @@ Result<std::unique_ptr<OutputSink>> make_jsonl_writer(const std::string& path);
 // The frame most worth naming for a stall: the deepest Python frame, else the
 // deepest named user frame, of its heaviest stack.
 std::string stall_culprit(const Stall& stall);
+// The same for any stack (a waker's).
+std::string frames_culprit(const Frames& frames);
+// "lock 298.0 ms, on-cpu 1.2 ms": the breakdown's parts, largest first.
+std::string breakdown_text(const Breakdown& breakdown);
+// "woken by thread cache-writer (tid 42) in flush_cache (cache.py:88)".
+std::string waker_text(const Waker& waker);
 
 }  // namespace loopprof

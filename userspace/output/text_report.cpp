@@ -17,6 +17,11 @@ double ms(uint64_t ns) {
   return static_cast<double>(ns) / 1e6;
 }
 
+// A log2 bucket's upper bound: "<2.0".
+std::string bound(uint64_t ns) {
+  return ns ? fmt::format("<{:g}", ns / 1e6) : "-";
+}
+
 class TextReport final : public OutputSink {
  public:
   TextReport(FILE* stream, bool verbose)
@@ -30,6 +35,9 @@ class TextReport final : public OutputSink {
                wall_clock(stall.start_ns), stall.ongoing ? "ONGOING stall" : "stall", stall.tid,
                stall.thread, ms(stall.duration_ns), stall.ongoing ? " so far" : "",
                ms(stall.on_cpu_ns), ms(stall.off_cpu_ns), culprit.empty() ? "" : "  in ", culprit);
+    fmt::print(out_, "    why: {}{}{}\n", breakdown_text(stall.breakdown),
+               stall.wakers.empty() ? "" : "; ",
+               stall.wakers.empty() ? "" : waker_text(stall.wakers.front()));
     if (stall.thread_exited) fmt::print(out_, "    (the thread exited during this stall)\n");
     if (verbose_) print_stacks(stall, 3);
     fflush(out_);
@@ -50,13 +58,6 @@ class TextReport final : public OutputSink {
                  summary.wall_seconds > 0 ? ms(summary.blocked_ns) / 10 / summary.wall_seconds : 0,
                  ms(worst));
     }
-    if (!summary.loops.empty()) {
-      fmt::print(out_, "loop threads:\n  {:<8} {:<16} {:>11} {:>7} {:>12} {:>11}\n", "TID",
-                 "THREAD", "ITERATIONS", "STALLS", "BLOCKED ms", "WORST ms");
-      for (const auto& loop : summary.loops)
-        fmt::print(out_, "  {:<8} {:<16} {:>11} {:>7} {:>12.1f} {:>11.1f}\n", loop.tid, loop.thread,
-                   loop.iterations, loop.stalls, ms(loop.blocked_ns), ms(loop.worst_ns));
-    }
     if (!summary.worst.empty()) {
       fmt::print(out_, "worst stalls:\n");
       for (const Stall& stall : summary.worst) {
@@ -64,6 +65,43 @@ class TextReport final : public OutputSink {
         fmt::print(out_, "  {:>9.1f} ms  tid {} ({})  at {}{}{}\n", ms(stall.duration_ns),
                    stall.tid, stall.thread, wall_clock(stall.start_ns),
                    culprit.empty() ? "" : "  in ", culprit);
+        fmt::print(out_, "               why: {}{}{}\n", breakdown_text(stall.breakdown),
+                   stall.wakers.empty() ? "" : "; ",
+                   stall.wakers.empty() ? "" : waker_text(stall.wakers.front()));
+      }
+    }
+    if (!summary.loops.empty()) {
+      fmt::print(out_,
+                 "loop threads (busy = one iteration between loop waits; p50/p99 are log2 "
+                 "bucket bounds):\n  {:<8} {:<16} {:>10} {:>6} {:>6} {:>9} {:>9} {:>9} {:>11}\n",
+                 "TID", "THREAD", "ITERATIONS", "UTIL", "STALLS", "P50 ms", "P99 ms", "MAX ms",
+                 "BLOCKED ms");
+      for (const auto& loop : summary.loops)
+        fmt::print(out_, "  {:<8} {:<16} {:>10} {:>5.1f}% {:>6} {:>9} {:>9} {:>9.1f} {:>11.1f}\n",
+                   loop.tid, loop.thread, loop.iterations, loop.utilization() * 100, loop.stalls,
+                   bound(loop.busy_hist.quantile_ns(0.5)), bound(loop.busy_hist.quantile_ns(0.99)),
+                   ms(loop.busy_max_ns), ms(loop.blocked_ns));
+    }
+    if (!summary.callbacks.empty()) {
+      fmt::print(out_, "callbacks ({}):\n  {:<44} {:>7} {:>10} {:>9} {:>9} {:>9}\n",
+                 summary.callback_method, "CALLBACK", "STEPS", "TOTAL ms", "P50 ms", "P99 ms",
+                 "MAX ms");
+      for (size_t i = 0; i < summary.callbacks.size() && i < 10; ++i) {
+        const CallbackRow& c = summary.callbacks[i];
+        fmt::print(out_, "  {:<44} {:>7} {:>10.1f} {:>9.1f} {:>9.1f} {:>9.1f}\n", c.callback,
+                   c.count, ms(c.total_ns), ms(c.p50_ns), ms(c.p99_ns), ms(c.max_ns));
+      }
+    }
+    if (!summary.threads.empty()) {
+      fmt::print(out_, "threads (ms):\n  {:<8} {:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+                 "TID", "THREAD", "RUNNING", "RUNQUEUE", "FUTEX", "SLEEP", "IO", "OTHER",
+                 "LOOP-IDLE");
+      for (size_t i = 0; i < summary.threads.size() && i < 10; ++i) {
+        const ThreadTimes& t = summary.threads[i];
+        fmt::print(
+            out_, "  {:<8} {:<16} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f}\n",
+            t.tid, t.thread, ms(t.running_ns), ms(t.runqueue_ns), ms(t.futex_ns), ms(t.sleep_ns),
+            ms(t.io_ns), ms(t.other_ns), ms(t.idle_ns));
       }
     }
     for (const auto& [kind, count] : summary.dropped)

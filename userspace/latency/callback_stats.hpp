@@ -1,0 +1,54 @@
+// How long each asyncio callback step held its loop, grouped by the coroutine
+// or callback it ran (the Python frame just under Handle._run). Estimated
+// from what a busy period's captures show: each CPU sample stands for one
+// sampling period of the callback it caught, each off-CPU interval for its
+// measured length.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "model/frame.hpp"
+
+namespace loopprof {
+
+struct CallbackRow {
+  std::string callback;  // "function (file.py)"
+  uint64_t count = 0;    // steps seen
+  uint64_t total_ns = 0;
+  uint64_t p50_ns = 0;
+  uint64_t p99_ns = 0;
+  uint64_t max_ns = 0;
+};
+
+// The callback a loop thread's stack is running ("" if none is recognised).
+std::string callback_of(const Frames& frames);
+
+class CallbackStats {
+ public:
+  explicit CallbackStats(uint64_t sample_period_ns) : sample_period_ns_(sample_period_ns) {}
+
+  void on_sample(pid_t tid, uint64_t seq, const Frames& frames);
+  void on_off_cpu(pid_t tid, uint64_t seq, const std::string& callback, uint64_t off_ns);
+  // Heaviest total first.
+  std::vector<CallbackRow> rows() const;
+
+ private:
+  struct OpenSteps {
+    uint64_t seq = 0;
+    std::map<std::string, uint64_t> ns;  // callback -> time in this busy period
+  };
+  OpenSteps& open(pid_t tid, uint64_t seq);
+  void close(OpenSteps& steps);
+
+  uint64_t sample_period_ns_;
+  std::unordered_map<pid_t, OpenSteps> open_;
+  std::map<std::string, std::vector<uint64_t>> steps_;  // callback -> step times
+};
+
+}  // namespace loopprof
