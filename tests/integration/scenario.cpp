@@ -39,11 +39,18 @@ std::vector<Injection> parse_injections(const std::vector<OutputLine>& lines) {
   std::map<std::string, Injection> open;  // loop -> begun step
   for (const auto& line : lines) {
     auto w = words(line.text);
-    if (w.size() < 4 || (w[0] != "begin" && w[0] != "end")) continue;
+    if (w.size() < 4 || (w[0] != "begin" && w[0] != "end" && w[0] != "after")) continue;
     size_t colon = w[2].find(':');
     if (colon == std::string::npos) continue;
     uint64_t ns = std::stoull(w[3]);
-    if (w[0] == "begin") {
+    if (w[0] == "after") {
+      for (auto it = done.rbegin(); it != done.rend(); ++it) {
+        if (it->loop == w[1] && it->step() == w[2] && it->after_ns == 0) {
+          it->after_ns = ns;
+          break;
+        }
+      }
+    } else if (w[0] == "begin") {
       Injection i;
       i.loop = w[1];
       i.kind = w[2].substr(0, colon);

@@ -24,11 +24,15 @@ struct Injection {
   double ms = 0;          // requested
   uint64_t begin_ns = 0;  // CLOCK_MONOTONIC, as bpf_ktime_get_ns
   uint64_t end_ns = 0;
+  uint64_t after_ns = 0;           // from the next loop iteration: after the busy period ended
   uint64_t cpu_ns = 0;             // CPU time the loop thread got meanwhile (less than the
                                    // wall time of a CPU burn when the machine is loaded)
   Clock::time_point end_received;  // when the harness read the "end" line
   double measured_ms() const { return (end_ns - begin_ns) / 1e6; }
   double cpu_ms() const { return cpu_ns / 1e6; }
+  // From "begin" to the next loop iteration: the busy period is at most this
+  // (plus the moment between the loop's wake-up and "begin").
+  double window_ms() const { return after_ns > begin_ns ? (after_ns - begin_ns) / 1e6 : 0; }
   std::string step() const;  // "kind:ms"
 };
 

@@ -1,5 +1,7 @@
 #include "stall_match.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -80,6 +82,21 @@ double duration_tolerance_ms(double expected_ms) {
 
 bool duration_matches(double measured_ms, double expected_ms) {
   return std::fabs(measured_ms - expected_ms) <= duration_tolerance_ms(expected_ms);
+}
+
+}  // namespace loopprof::test
+
+namespace loopprof::test {
+
+std::string stall_duration_error(double reported_ms, const Injection& injection) {
+  double low = injection.measured_ms() - 1.0;
+  double window = std::max(injection.window_ms(), injection.measured_ms());
+  double high = window + duration_tolerance_ms(injection.ms);
+  if (reported_ms >= low && reported_ms <= high) return "";
+  return fmt::format(
+      "{}: reported {:.1f} ms, expected {:.1f}..{:.1f} (fixture measured {:.1f} ms in the "
+      "callback, {:.1f} ms up to the next iteration)",
+      injection.step(), reported_ms, low, high, injection.measured_ms(), injection.window_ms());
 }
 
 }  // namespace loopprof::test

@@ -25,6 +25,13 @@ const nlohmann::json* stall_for(const std::vector<nlohmann::json>& stalls,
 // Are the stall's fields all there, with the right types? "" if so, else what is wrong.
 std::string stall_schema_error(const nlohmann::json& stall);
 
+// Does a reported stall fit the injection? It lasts at least what the fixture
+// measured inside the callback (less 1 ms of clock granularity) and at most
+// the fixture's window up to the next loop iteration plus the tolerance; on a
+// loaded machine the thread can be preempted after "end", and that time is
+// (rightly) part of the stall. "" if it fits, else why not.
+std::string stall_duration_error(double reported_ms, const Injection& injection);
+
 // |measured - expected| within max(10 %, 20 ms).
 bool duration_matches(double measured_ms, double expected_ms);
 double duration_tolerance_ms(double expected_ms);
