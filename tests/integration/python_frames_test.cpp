@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -51,12 +53,19 @@ std::vector<PythonUnderTest> pythons_under_test() {
   return out;
 }
 
-// Line of the "# culprit:KIND" marker in the fixture.
+// Line of the "# culprit:KIND" marker in the fixture; 0 (and a failure
+// saying why) if there is none.
 int culprit_line(const std::string& kind) {
-  std::ifstream in(fixture_source("py_frames_app.py"));
+  const std::string path = fixture_source("py_frames_app.py");
+  std::ifstream in(path);
+  if (!in) {
+    ADD_FAILURE() << "cannot read " << path << ": " << std::strerror(errno);
+    return 0;
+  }
   std::string line;
   for (int n = 1; std::getline(in, line); n++)
     if (line.find("# culprit:" + kind) != std::string::npos) return n;
+  ADD_FAILURE() << "no \"# culprit:" << kind << "\" marker in " << path;
   return 0;
 }
 
