@@ -8,8 +8,8 @@
 # range of the per-pair ratios. It goes to stdout and BUILD_DIR/bench-results.md;
 # profiler logs go to BUILD_DIR/bench-logs/. See tools/bench/README.md.
 #
-# Knobs (environment): PAIRS (5), SPIN_ITERS (500000), WRK_PAIRS (3),
-# WRK_DURATION (5s), BENCH_PORT (18765), THRESHOLD_MS (100),
+# Knobs (environment): PAIRS (5), SPIN_ITERS (300000), WRK_PAIRS (3),
+# DEBUG_PAIRS (1), WRK_DURATION (5s), BENCH_PORT (18765), THRESHOLD_MS (100),
 # LOOPPROF (BUILD_DIR/loopprof), UVLOOP (0; 1 adds a uvloop aiohttp row),
 # CASES (default: "loopprof bpftrace perf bystander aiohttp"; also
 # "loopprof-F0": loopprof without its CPU sampler, and "pinned": loopprof and
@@ -30,8 +30,9 @@ LOOPPROF=${LOOPPROF:-$BUILD_DIR/loopprof}
 PYTHON=/usr/bin/python3
 
 PAIRS=${PAIRS:-5}
-SPIN_ITERS=${SPIN_ITERS:-500000}
+SPIN_ITERS=${SPIN_ITERS:-300000}
 WRK_PAIRS=${WRK_PAIRS:-3}
+DEBUG_PAIRS=${DEBUG_PAIRS:-1}
 WRK_DURATION=${WRK_DURATION:-5s}
 BENCH_PORT=${BENCH_PORT:-18765}
 THRESHOLD_MS=${THRESHOLD_MS:-100}
@@ -575,7 +576,7 @@ if wants aiohttp; then
     skip_row "(e) aiohttp" "needs wrk and $PYTHON with aiohttp"
   else
     aiohttp_case default "$WRK_PAIRS" ""
-    aiohttp_case PYTHONASYNCIODEBUG=1 $((WRK_PAIRS > 1 ? WRK_PAIRS - 1 : 1)) "" PYTHONASYNCIODEBUG=1
+    aiohttp_case PYTHONASYNCIODEBUG=1 "$DEBUG_PAIRS" "" PYTHONASYNCIODEBUG=1
     if [[ $UVLOOP == 1 ]]; then
       aiohttp_case uvloop "$WRK_PAIRS" "--uvloop"
     fi
