@@ -43,21 +43,24 @@ TEST(Kallsyms, FindsTheSymbolAtOrBelowAnAddress) {
 }
 
 TEST(Kallsyms, AliasesResolveToOneOfTheirNames) {
-  auto name = table().lookup(0xffffffff81003004);
+  KallsymsTable t = table();
+  auto name = t.lookup(0xffffffff81003004);
   ASSERT_TRUE(name.has_value());
   EXPECT_TRUE(*name == "schedule" || *name == "__schedule_alias") << *name;
 }
 
 TEST(Kallsyms, SectionMarkersNameNothing) {
+  KallsymsTable t = table();
   // do_syscall_64, not __entry_text_start at the same address.
-  EXPECT_EQ(table().lookup(0xffffffff81001000).value(), "do_syscall_64");
+  EXPECT_EQ(t.lookup(0xffffffff81001000).value(), "do_syscall_64");
   // Past _etext (kernel data, before the modules): no name.
-  EXPECT_FALSE(table().lookup(0xffffffff81005010).has_value());
+  EXPECT_FALSE(t.lookup(0xffffffff81005010).has_value());
 }
 
 TEST(Kallsyms, NothingBeforeTheFirstOrAfterTheLastSymbol) {
-  EXPECT_FALSE(table().lookup(0xffffffff80ffffff).has_value());
-  EXPECT_FALSE(table().lookup(0xffffffffc0a02010).has_value());
+  KallsymsTable t = table();
+  EXPECT_FALSE(t.lookup(0xffffffff80ffffff).has_value());
+  EXPECT_FALSE(t.lookup(0xffffffffc0a02010).has_value());
 }
 
 TEST(Kallsyms, RestrictedKallsymsIsAnErrorWithAHint) {
