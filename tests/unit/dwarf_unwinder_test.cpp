@@ -2,9 +2,13 @@
 // functions compiled without frame pointers.
 #include "unwind/dwarf_unwinder.hpp"
 
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -154,6 +158,54 @@ TEST(DwarfUnwinder, FailsForAMissingProcess) {
   ASSERT_FALSE(unwinder.ok());
   EXPECT_NE(unwinder.error().message.find("failed to read /proc/"), std::string::npos)
       << unwinder.error().message;
+}
+
+// A library loaded after the unwinder was created (dlopen) is found by the
+// refresh that a PC outside every known module triggers.
+TEST(DwarfUnwinder, RefreshesForALibraryLoadedLater) {
+  struct Candidate {
+    const char* library;
+    const char* symbol;
+  };
+  const Candidate candidates[] = {{"libcap.so.2", "cap_init"},
+                                  {"libacl.so.1", "acl_init"},
+                                  {"libcrypt.so.1", "crypt"},
+                                  {"libbz2.so.1.0", "BZ2_bzlibVersion"},
+                                  {"liblzma.so.5", "lzma_version_number"},
+                                  {"libz.so.1", "zlibVersion"}};
+  auto unwinder =
+      DwarfUnwinder::create(getpid(), {.refresh_interval = std::chrono::milliseconds(0)});
+  ASSERT_TRUE(unwinder.ok());
+  uint64_t entry = 0;
+  for (const auto& c : candidates) {
+    if (dlopen(c.library, RTLD_NOW | RTLD_NOLOAD)) continue;  // already mapped
+    void* handle = dlopen(c.library, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) continue;
+    if (void* fn = dlsym(handle, c.symbol)) {
+      entry = reinterpret_cast<uint64_t>(fn);
+      break;
+    }
+  }
+  if (!entry) GTEST_SKIP() << "no unloaded system library to dlopen";
+  EXPECT_FALSE(unwinder.value()->in_text(entry)) << "loaded after the unwinder was created";
+
+  // The state right after a call into the library's function: its entry,
+  // with the return address (the snapshot's own ip) pushed on the stack.
+  auto inner = snapshot_in_chain();
+  auto called = std::make_unique<lp_user_snapshot>(*inner);
+  called->regs.ip = entry;
+  called->regs.sp = inner->regs.sp - 8;
+  std::memcpy(called->stack, &inner->regs.ip, 8);
+  std::memcpy(called->stack + 8, inner->stack, LP_SNAP_STACK_BYTES - 8);
+  called->stack_bytes = std::min<uint32_t>(inner->stack_bytes + 8, LP_SNAP_STACK_BYTES);
+
+  const UserUnwind out = unwinder.value()->unwind(*called, gettid());
+  EXPECT_TRUE(unwinder.value()->in_text(entry));
+  ASSERT_GE(out.pcs.size(), 2u) << out.error;
+  EXPECT_EQ(out.pcs[0], entry);
+  EXPECT_EQ(out.pcs[1], inner->regs.ip);
+  const UserUnwind direct = unwinder.value()->unwind(*inner, gettid());
+  EXPECT_EQ(std::vector<uint64_t>(out.pcs.begin() + 1, out.pcs.end()), direct.pcs);
 }
 
 }  // namespace
