@@ -6,9 +6,14 @@
  * default --call-graph dwarf dump is 8 KiB; 16 KiB also covers interpreter
  * stacks (CPython's _PyEval_EvalFrameDefault frames are large) down to main()
  * in the common case. A capture record is then ~20 KiB, so the 8 MiB ring
- * buffer holds ~400 unread captures. The copy stops early at the end of the
- * stack mapping (LP_SNAP_TRUNCATED), and userspace can lower the copied size
- * (or disable the copy) with the `lp_snap_max_bytes` const volatile. */
+ * buffer holds ~400 unread captures. The copy never runs past the end of the
+ * stack mapping (bpf_find_vma), and userspace can lower it (or turn it off)
+ * with the `lp_snap_max_bytes` const volatile.
+ * Measured (2-vCPU VM under load, bpf_ktime_get_ns around the snapshot):
+ * registers only ~0.1-0.3 us; 4 KiB ~0.9-1.9 us; a main thread's 8-10 KiB
+ * ~2-3.4 us per capture. Debian's python3.11 asyncio stack unwinds to _start
+ * in 19-23 frames using 2.6 KiB of the copy.
+ */
 #ifndef LOOPPROF_USER_SNAPSHOT_H
 #define LOOPPROF_USER_SNAPSHOT_H
 
