@@ -20,6 +20,7 @@
 #define LOOPPROF_LOOP_MODEL_H
 
 #include "loopprof.h"
+#include "lp_hist.h"
 
 #ifndef LP_INLINE
 #define LP_INLINE static inline __attribute__((always_inline))
@@ -117,6 +118,7 @@ LP_INLINE int lp_on_wait_enter(struct lp_thread* t, __u64 now, __u32 family, __s
     t->last_busy_ns = now - t->busy_start_ns;
     t->busy_total_ns += t->last_busy_ns;
     if (t->last_busy_ns > t->max_busy_ns) t->max_busy_ns = t->last_busy_ns;
+    t->busy_hist[lp_hist_bucket(t->last_busy_ns) & (LP_HIST_BUCKETS - 1)]++;
     if (now - t->busy_start_ns >= threshold_ns) {
       lp_fill_end(t, now, end);
       t->stalls++;

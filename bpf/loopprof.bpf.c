@@ -173,13 +173,6 @@ static __always_inline int handle_wait_enter(__u32 family, __s32 key) {
   now = bpf_ktime_get_ns();
   if (lp_on_wait_enter(t, now, family, key, current_user_sp(), threshold_ns, &end))
     emit_stall(t, pid, tid, &end, 0);
-  if (t->last_busy_ns) {
-    struct lp_task_stats* s = task_stats_or_new(tid);
-    if (s) {
-      s->busy_ns += t->last_busy_ns;
-      lp_hist_add(s, LP_HIST_BUSY, t->last_busy_ns);
-    }
-  }
   return 0;
 }
 

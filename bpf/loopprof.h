@@ -56,10 +56,9 @@ static inline __attribute__((always_inline)) void lp_add_cause(__u64* cause, __u
 #define LP_HIST_BUCKETS 32 /* a power of two; log2 buckets of microseconds: [2^i, 2^(i+1)) us */
 
 enum lp_hist_kind {
-  LP_HIST_BUSY = 0,  /* busy time per loop iteration (loop lag) */
-  LP_HIST_RUNQ = 1,  /* run-queue latency per switch-in */
-  LP_HIST_FUTEX = 2, /* time blocked per futex wait */
-  LP_HIST_COUNT = 3,
+  LP_HIST_RUNQ = 0,  /* run-queue latency per switch-in */
+  LP_HIST_FUTEX = 1, /* time blocked per futex wait */
+  LP_HIST_COUNT = 2,
 };
 
 /* Per thread of the target, kept in the `task_stats` map (key: tid) and
@@ -69,7 +68,6 @@ struct lp_task_stats {
   __u64 off_ns[LP_OFF_COUNT]; /* off_ns[LP_OFF_RUNQ]: runnable but waiting */
   __u64 last_ns;              /* last switch in or out */
   __u64 wake_ns;              /* wake-up of the current off-CPU interval (0: none yet) */
-  __u64 busy_ns;              /* loop threads: total busy time (between loop waits) */
   __u32 on_cpu;
   __u32 reason; /* enum lp_off_reason while off CPU */
   __u32 hist[LP_HIST_COUNT][LP_HIST_BUCKETS];
@@ -117,15 +115,16 @@ struct lp_thread {
   __u32 in_wait; /* enum lp_wait_state */
   __u32 off_cpu; /* 1 while switched out inside a busy period */
   __u32 pid;
-  __u32 off_reason;             /* enum lp_off_reason of the current off-CPU interval */
-  __u64 wake_ns;                /* its wake-up (0: not woken yet) */
-  __u64 off_futex_addr;         /* LP_OFF_FUTEX: the futex word */
-  __u64 cause_ns[LP_OFF_COUNT]; /* off-CPU time of the busy period by reason */
-  __u64 last_busy_ns;           /* length of the busy period the last loop wait closed */
-  __u64 wait_start_ns;          /* entry of the current loop wait */
-  __u64 busy_total_ns;          /* all busy periods closed so far */
-  __u64 idle_total_ns;          /* all loop waits returned so far */
-  __u64 max_busy_ns;            /* longest busy period closed so far */
+  __u32 off_reason;                 /* enum lp_off_reason of the current off-CPU interval */
+  __u64 wake_ns;                    /* its wake-up (0: not woken yet) */
+  __u64 off_futex_addr;             /* LP_OFF_FUTEX: the futex word */
+  __u64 cause_ns[LP_OFF_COUNT];     /* off-CPU time of the busy period by reason */
+  __u64 last_busy_ns;               /* length of the busy period the last loop wait closed */
+  __u64 wait_start_ns;              /* entry of the current loop wait */
+  __u64 busy_total_ns;              /* all busy periods closed so far */
+  __u64 idle_total_ns;              /* all loop waits returned so far */
+  __u64 max_busy_ns;                /* longest busy period closed so far */
+  __u32 busy_hist[LP_HIST_BUCKETS]; /* busy time per iteration (loop lag), log2 us */
 };
 
 enum lp_wait_state {

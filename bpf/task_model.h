@@ -1,45 +1,16 @@
 /* Per-thread time accounting for every thread of the target: running,
  * runnable-but-waiting (run queue), and blocked by reason, with log2
- * histograms of run-queue latency and futex waits (and, fed by the loop
- * model, busy time per loop iteration). Plain C with no BPF helpers, shared
+ * histograms of run-queue latency and futex waits. Plain C with no BPF helpers, shared
  * by loopprof.bpf.c and tests/unit/task_model_test.cpp. */
 #ifndef LOOPPROF_TASK_MODEL_H
 #define LOOPPROF_TASK_MODEL_H
 
 #include "loopprof.h"
+#include "lp_hist.h"
 
 #ifndef LP_INLINE
 #define LP_INLINE static inline __attribute__((always_inline))
 #endif
-
-/* Bucket i holds [2^i, 2^(i+1)) microseconds; bucket 0 also holds < 1 us. */
-LP_INLINE __u32 lp_hist_bucket(__u64 ns) {
-  __u64 us = ns / 1000;
-  __u32 b = 0;
-
-  if (us >> 32) {
-    us >>= 32;
-    b += 32;
-  }
-  if (us >> 16) {
-    us >>= 16;
-    b += 16;
-  }
-  if (us >> 8) {
-    us >>= 8;
-    b += 8;
-  }
-  if (us >> 4) {
-    us >>= 4;
-    b += 4;
-  }
-  if (us >> 2) {
-    us >>= 2;
-    b += 2;
-  }
-  if (us >> 1) b += 1;
-  return b < LP_HIST_BUCKETS ? b : LP_HIST_BUCKETS - 1;
-}
 
 LP_INLINE void lp_hist_add(struct lp_task_stats* s, __u32 kind, __u64 ns) {
   __u32 b = lp_hist_bucket(ns);

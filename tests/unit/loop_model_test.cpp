@@ -209,6 +209,8 @@ TEST(LoopModelCauses, NextBusyPeriodStartsWithNoCauses) {
   ASSERT_TRUE(l.loop_wait(210 * kMs));
   EXPECT_EQ(l.t_.last_busy_ns, 200 * kMs);
   EXPECT_EQ(l.t_.max_busy_ns, 200 * kMs);
+  EXPECT_EQ(l.t_.busy_hist[lp_hist_bucket(200 * kMs)], 1u);  // [131072, 262144) us
+  EXPECT_EQ(lp_hist_bucket(200 * kMs), 17u);
   l.exit(300 * kMs);
   EXPECT_EQ(l.t_.idle_total_ns, 90 * kMs);
   for (__u64 c : l.t_.cause_ns) EXPECT_EQ(c, 0u);

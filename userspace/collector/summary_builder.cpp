@@ -28,6 +28,7 @@ void SummaryBuilder::note_loop_thread(pid_t tid, const std::string& name, const 
   loop.busy_ns = std::max<uint64_t>(loop.busy_ns, state.busy_total_ns);
   loop.idle_ns = std::max<uint64_t>(loop.idle_ns, state.idle_total_ns);
   loop.busy_max_ns = std::max<uint64_t>(loop.busy_max_ns, state.max_busy_ns);
+  loop.busy_hist.counts.assign(std::begin(state.busy_hist), std::end(state.busy_hist));
 }
 
 void SummaryBuilder::note_thread_times(pid_t tid, const std::string& name,
@@ -46,14 +47,6 @@ void SummaryBuilder::note_thread_times(pid_t tid, const std::string& name,
                             std::end(stats.hist[LP_HIST_RUNQ]));
   t.futex_hist.counts.assign(std::begin(stats.hist[LP_HIST_FUTEX]),
                              std::end(stats.hist[LP_HIST_FUTEX]));
-  Log2Histogram busy;
-  busy.counts.assign(std::begin(stats.hist[LP_HIST_BUSY]), std::end(stats.hist[LP_HIST_BUSY]));
-  if (busy.total() > 0) {
-    LoopThreadSummary& loop = loops_[tid];
-    loop.tid = tid;
-    if (loop.thread.empty()) loop.thread = t.thread;
-    loop.busy_hist = std::move(busy);
-  }
 }
 
 Summary SummaryBuilder::build(Summary base) const {
