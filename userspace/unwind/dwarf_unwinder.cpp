@@ -141,8 +141,8 @@ Status report_modules(State& s) {
   dwfl_report_begin(s.dwfl);
   for (const Mapping& m : maps.value()) {
     if (!m.executable) continue;
+    s.text.emplace_back(m.start, m.end);  // JIT code too: frame pointers may cross it
     if (!(m.file_backed() || (m.vdso() && s.vdso))) continue;
-    s.text.emplace_back(m.start, m.end);
     if (!reported.insert(m.path).second) continue;
     const Mapping* first = &m;
     for (const Mapping& other : maps.value()) {

@@ -53,8 +53,8 @@ class DwarfUnwinder {
   DwarfUnwinder& operator=(const DwarfUnwinder&) = delete;
 
   UserUnwind unwind(const lp_user_snapshot& snapshot, pid_t tid);
-  // True when `address` lies in an executable file mapping or the vDSO of
-  // the target as of the last refresh.
+  // True when `address` lies in an executable mapping of the target (ELF
+  // file, vDSO, or anonymous JIT code) as of the last refresh.
   bool in_text(uint64_t address) const;
   // Re-reads the memory map now.
   Status refresh();

@@ -5,11 +5,12 @@
 //  1. No snapshot, or no unwinder: the frame-pointer walk as is.
 //  2. The DWARF unwind reached the outermost frame (_start, clone) or the
 //     depth limit: it is exact, use it.
-//  3. Otherwise trim the frame-pointer walk at its first PC outside known
-//     executable text (past that point it follows garbage: the code has no
-//     frame pointers). If the trimmed walk holds the last DWARF PC, splice:
-//     DWARF frames, then the walk's frames above that PC (the DWARF unwind ran
-//     out of copied stack where frame pointers still go on).
+//  3. Otherwise trim the frame-pointer walk at its first PC outside every
+//     executable mapping (past that point it follows garbage: the code has no
+//     frame pointers; JIT code counts as executable, so Node's walk survives).
+//     If the trimmed walk holds the last DWARF PC, splice: DWARF frames, then
+//     the walk's frames above that PC (the DWARF unwind ran out of copied
+//     stack where frame pointers still go on).
 //  4. Else the longer of the two; the DWARF one on a tie.
 #pragma once
 
