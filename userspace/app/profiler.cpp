@@ -185,6 +185,7 @@ int run_profiler(const Options& options) {
   std::string stop_reason;
   int exit_code = kExitOk;
   const int tick = tick_ms(options);
+  auto last_python_refresh = std::chrono::steady_clock::now();
   while (stop_reason.empty()) {
     epoll_event ready[4];
     int n = epoll_wait(poller.get(), ready, 4, tick);
@@ -199,6 +200,12 @@ int run_profiler(const Options& options) {
     }
     if (auto consumed = session->consume(); !consumed) return fail(consumed.error());
     collector.check_ongoing(session->threads(), monotonic_ns());
+    // New Python threads get frames from their first stall on.
+    auto now = std::chrono::steady_clock::now();
+    if (python && now - last_python_refresh >= std::chrono::seconds(1)) {
+      (void)python->refresh_threads();
+      last_python_refresh = now;
+    }
 
     double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -46,7 +46,9 @@ Frames StackResolver::kernel_frames(const lp_capture_record& record) {
 
 Frames StackResolver::resolve(const lp_capture_record& record) {
   Frames frames = user_frames(record);
-  if (python_ && record.py.depth > 0) frames = python_->merge(frames, record.py);
+  // merge() also notices threads the BPF side did not know yet (and re-reads
+  // the thread list), so it runs even for captures without Python frames.
+  if (python_) frames = python_->merge(frames, record.py);
   Frames kernel = kernel_frames(record);
   frames.insert(frames.end(), kernel.begin(), kernel.end());
   if (frames.empty()) frames.push_back(Frame{.kind = FrameKind::unknown, .name = "[no stack]"});
