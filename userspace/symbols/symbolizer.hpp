@@ -44,8 +44,9 @@ struct ProcessSymbolizerOptions {
   // (dlopen) at most this often; the perf map is re-checked for growth at
   // most this often when an anonymous address is not found in it.
   std::chrono::milliseconds reload_interval{1000};
-  // Parsed ELF files, shared between symbolizers (of several processes).
-  // Null: the symbolizer makes its own.
+  // Parsed ELF files, shared between symbolizers (of several processes, or
+  // of one process across exec). Null: the symbolizer makes its own. Like the
+  // symbolizers, not thread-safe.
   std::shared_ptr<ModuleCache> cache;
 };
 
@@ -60,7 +61,10 @@ class ProcessSymbolizer {
   // lookup then uses address-1 so a call at the end of a function resolves to
   // that function. Never returns an empty vector; an unknown address gives one
   // frame of kind unknown printed as module+0xOFFSET, where OFFSET is the file
-  // offset of the address in that module (0xADDR when no mapping holds it).
+  // offset of the address in that module (for an anonymous mapping with a
+  // name such as [heap], the offset from its start; 0xADDR when no named
+  // mapping holds it). Named native frames carry module = the mapped path
+  // ("[vdso]"; the perf map's path for JIT code), and file/line from DWARF.
   virtual Frames symbolize(uint64_t address, bool return_address) = 0;
   // Re-read the memory map (new dlopen'ed libraries, exec).
   virtual void refresh() = 0;
