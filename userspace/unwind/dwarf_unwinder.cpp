@@ -1,7 +1,10 @@
 #include "unwind/dwarf_unwinder.hpp"
 
 #include <elfutils/libdwfl.h>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <libelf.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -42,6 +45,11 @@ struct DwarfUnwinder::State {
   pid_t pid = 0;
   DwarfUnwinderOptions options;
   Dwfl* dwfl = nullptr;
+  // The ELF whose backend the attached process state uses. Without it libdwfl
+  // borrows the backend of the first module, which a later refresh may free
+  // (seen as an abort in state_alloc on Node, whose maps change all the time).
+  int backend_fd = -1;
+  Elf* backend_elf = nullptr;
   std::optional<VdsoImage> vdso;
   std::vector<std::pair<uint64_t, uint64_t>> text;  // executable ranges, sorted
   std::chrono::steady_clock::time_point last_refresh;
@@ -59,6 +67,8 @@ struct DwarfUnwinder::State {
   State& operator=(const State&) = delete;
   ~State() {
     if (dwfl) dwfl_end(dwfl);
+    if (backend_elf) elf_end(backend_elf);
+    if (backend_fd >= 0) close(backend_fd);
   }
 };
 
@@ -176,7 +186,10 @@ Result<std::unique_ptr<DwarfUnwinder>> DwarfUnwinder::create(pid_t pid,
   s->dwfl = dwfl_begin(&kDwflCallbacks);
   if (!s->dwfl) return Error::failed("start libdwfl", dwfl_error());
   if (auto st = report_modules(*s); !st) return st.error();
-  if (!dwfl_attach_state(s->dwfl, nullptr, pid, &kThreadCallbacks, s.get()))
+  elf_version(EV_CURRENT);
+  s->backend_fd = open(fmt::format("/proc/{}/exe", pid).c_str(), O_RDONLY | O_CLOEXEC);
+  if (s->backend_fd >= 0) s->backend_elf = elf_begin(s->backend_fd, ELF_C_READ_MMAP, nullptr);
+  if (!dwfl_attach_state(s->dwfl, s->backend_elf, pid, &kThreadCallbacks, s.get()))
     return Error::failed(fmt::format("set up unwinding for process {}", pid), dwfl_error(),
                          "the process may have exited, or maps no ELF file");
   return std::unique_ptr<DwarfUnwinder>(new DwarfUnwinder(std::move(s)));
