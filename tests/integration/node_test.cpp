@@ -1,0 +1,73 @@
+// A Node.js target: libuv's epoll loop, V8's JIT code mapped and remapped all
+// the time (which once made the DWARF unwinder abort), native frames without a
+// Python layer.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <regex>
+
+#include "harness.hpp"
+#include "stall_match.hpp"
+
+namespace loopprof::test {
+namespace {
+
+using std::chrono::milliseconds;
+
+bool has_node() {
+  return access("/usr/bin/node", X_OK) == 0;
+}
+
+// "step sleep:300 took 300.4" lines of the fixture, in order.
+std::vector<double> measured_steps(const Process& fixture) {
+  std::vector<double> took;
+  static const std::regex step(R"(step \w+:\d+ took ([0-9.]+))");
+  for (const auto& line : fixture.lines(Stream::kStdout)) {
+    std::smatch m;
+    if (std::regex_search(line.text, m, step)) took.push_back(std::stod(m[1]));
+  }
+  return took;
+}
+
+bool stack_has(const nlohmann::json& stall, const std::string& frame) {
+  for (const auto& stack : stall["stacks"])
+    for (const auto& f : stack["frames"])
+      if (f.get<std::string>() == frame) return true;
+  return false;
+}
+
+TEST(NodeTarget, StallsAreMeasuredAndUnwoundThroughLibuv) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  if (!has_node()) GTEST_SKIP() << "no /usr/bin/node";
+  TempDir dir;
+  Process fixture = Process::spawn(ProcessOptions{
+      {"/usr/bin/node", fixture_source("node_stall.js"), "sleep:300", "cpu:250"}, {}, true});
+  ASSERT_TRUE(fixture.wait_for_line(Stream::kStdout, "ready", milliseconds(10000)))
+      << fixture.describe();
+  Process loopprof =
+      run_loopprof(fixture.pid(), {"-o", dir.file("n.folded"), "--events", dir.file("n.jsonl")});
+  fixture.write_stdin("go\n");
+  ASSERT_EQ(fixture.wait_exit(milliseconds(20000)), 0) << fixture.describe();
+  ASSERT_EQ(loopprof.wait_exit(milliseconds(10000)), 0) << loopprof.describe();
+
+  std::vector<double> took = measured_steps(fixture);
+  ASSERT_EQ(took.size(), 2u) << fixture.describe();
+  auto stalls = stall_events(read_jsonl(dir.file("n.jsonl")), false);
+  ASSERT_EQ(stalls.size(), 2u) << loopprof.describe();
+  for (size_t i = 0; i < 2; ++i) {
+    double ms = stalls[i]["duration_ms"].get<double>();
+    EXPECT_GE(ms, took[i] - 1) << "stall " << i;
+    EXPECT_LE(ms, took[i] + std::max(20.0, 0.1 * took[i])) << "stall " << i;
+    EXPECT_TRUE(stack_has(stalls[i], "uv_run")) << "native unwinding stopped early\n"
+                                                << stalls[i].dump();
+  }
+  EXPECT_GT(stalls[0]["off_cpu_ms"].get<double>(), 0.9 * took[0]) << "Atomics.wait sleeps";
+  uint64_t folded = total_weight(read_folded(dir.file("n.folded")));
+  double total_us = 0;
+  for (const auto& s : stalls) total_us += s["duration_ms"].get<double>() * 1000;
+  EXPECT_NEAR(static_cast<double>(folded), total_us, std::max(1000.0, 0.01 * total_us));
+}
+
+}  // namespace
+}  // namespace loopprof::test
