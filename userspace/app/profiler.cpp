@@ -114,6 +114,17 @@ std::unique_ptr<python::PythonSupport> attach_python(pid_t pid, bpf_object* obje
   return std::move(python).value();
 }
 
+// Kernel frames are named from /proc/kallsyms; without it they stay addresses.
+std::unique_ptr<KernelSymbolizer> open_kernel_symbols() {
+  auto kallsyms = KernelSymbolizer::open("/proc/kallsyms");
+  if (kallsyms) return std::move(kallsyms).value();
+  fmt::print(stderr, "loopprof: warning: {}; kernel frames will show addresses\n",
+             kallsyms.error().message);
+  if (!kallsyms.error().hint.empty())
+    fmt::print(stderr, "loopprof: hint: {}\n", kallsyms.error().hint);
+  return KernelSymbolizer::create();
+}
+
 // DWARF unwinding of stack snapshots; without it, frame-pointer stacks only.
 std::unique_ptr<DwarfUnwinder> create_unwinder(pid_t pid) {
   auto unwinder = DwarfUnwinder::create(pid);
@@ -154,7 +165,7 @@ int run_profiler(const Options& options) {
   auto outputs = open_outputs(options);
   if (!outputs) return fail(outputs.error());
   std::unique_ptr<python::PythonSupport> python = attach_python(options.pid, session->object());
-  auto kernel_symbols = KernelSymbolizer::create();
+  auto kernel_symbols = open_kernel_symbols();
   auto process_symbols = ProcessSymbolizer::create(options.pid);
   std::unique_ptr<DwarfUnwinder> unwinder = create_unwinder(options.pid);
   StackResolver resolver(*kernel_symbols, *process_symbols, unwinder.get(), python.get());
@@ -185,7 +196,7 @@ int run_profiler(const Options& options) {
   std::string stop_reason;
   int exit_code = kExitOk;
   const int tick = tick_ms(options);
-  auto last_python_refresh = std::chrono::steady_clock::now();
+  auto last_refresh = std::chrono::steady_clock::now();
   while (stop_reason.empty()) {
     epoll_event ready[4];
     int n = epoll_wait(poller.get(), ready, 4, tick);
@@ -200,11 +211,18 @@ int run_profiler(const Options& options) {
     }
     if (auto consumed = session->consume(); !consumed) return fail(consumed.error());
     collector.check_ongoing(session->threads(), monotonic_ns());
-    // New Python threads get frames from their first stall on.
+    // Once a second: new Python threads get frames from their first stall
+    // on, and an exec of the target gets its new image symbolized.
     auto now = std::chrono::steady_clock::now();
-    if (python && now - last_python_refresh >= std::chrono::seconds(1)) {
-      (void)python->refresh_threads();
-      last_python_refresh = now;
+    if (now - last_refresh >= std::chrono::seconds(1)) {
+      last_refresh = now;
+      if (python) (void)python->refresh_threads();
+      if (target->image_changed()) {
+        fmt::print(stderr, "loopprof: PID {} executed {}: re-reading its memory map\n", options.pid,
+                   target->command());
+        process_symbols->refresh();
+        if (unwinder) (void)unwinder->refresh();
+      }
     }
 
     double elapsed =

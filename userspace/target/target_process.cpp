@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
@@ -91,6 +92,16 @@ size_t TargetProcess::thread_count() const {
     if (entry->d_name[0] != '.') ++count;
   closedir(dir);
   return count;
+}
+
+bool TargetProcess::image_changed() {
+  struct stat st {};
+  if (stat(("/proc/" + std::to_string(pid_) + "/exe").c_str(), &st) != 0) return false;
+  std::pair<uint64_t, uint64_t> image{st.st_dev, st.st_ino};
+  bool changed = image_.second != 0 && image != image_;
+  image_ = image;
+  if (changed) command_ = read_first_line("/proc/" + std::to_string(pid_) + "/comm");
+  return changed;
 }
 
 const std::string& TargetProcess::thread_name(pid_t tid) {

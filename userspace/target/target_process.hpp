@@ -35,15 +35,20 @@ class TargetProcess {
   // Thread name (comm), remembered so it outlives the thread.
   const std::string& thread_name(pid_t tid);
   std::vector<PollWaiter> poll_waiters() const;
+  // True once per exec of the target: /proc/PID/exe names another file.
+  bool image_changed();
 
  private:
   TargetProcess(pid_t pid, std::string command, UniqueFd exit_fd)
-      : pid_(pid), command_(std::move(command)), exit_fd_(std::move(exit_fd)) {}
+      : pid_(pid), command_(std::move(command)), exit_fd_(std::move(exit_fd)) {
+    image_changed();  // remember the current image
+  }
 
   pid_t pid_;
   std::string command_;
   UniqueFd exit_fd_;
   std::unordered_map<pid_t, std::string> thread_names_;
+  std::pair<uint64_t, uint64_t> image_{};  // (device, inode) of /proc/PID/exe
 };
 
 // Parses one /proc/PID/task/TID/syscall line ("NR ARG1..ARG6 SP PC").
