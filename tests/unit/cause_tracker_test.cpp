@@ -86,6 +86,18 @@ TEST(CauseTracker, GilWaitTimeoutsGoToTheThreadThatDroppedTheGil) {
   EXPECT_TRUE(stall.wakers[0].gil);
 }
 
+TEST(CauseTracker, GilWaitIsRecognisedWithAndWithoutTheTakeGilSymbol) {
+  EXPECT_TRUE(is_gil_wait({python("f", "a.py", 1), native("take_gil"), native("futex_wait")}));
+  // stripped interpreter: take_gil is not nameable
+  EXPECT_TRUE(is_gil_wait({python("f", "a.py", 1), native("python3.11+0x1234"),
+                           native("__pthread_cond_wait_common"), native("futex_wait")}));
+  // threading.Lock: a semaphore under PyThread_acquire_lock_timed
+  EXPECT_FALSE(is_gil_wait({python("f", "a.py", 1), native("PyThread_acquire_lock_timed"),
+                            native("sem_clockwait"), native("futex_wait")}));
+  // a native program's condition variable is not a GIL
+  EXPECT_FALSE(is_gil_wait({native("worker"), native("__pthread_cond_wait_common")}));
+}
+
 TEST(CauseTracker, SleepIsWokenByTheTimerAndAddsUp) {
   CauseTracker tracker;
   tracker.on_switch_out(7, 2, {native("clock_nanosleep")}, LP_OFF_SLEEP);

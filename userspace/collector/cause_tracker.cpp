@@ -4,10 +4,31 @@
 
 namespace loopprof {
 
+namespace {
+
+bool starts_with(const std::string& s, const char* prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+}  // namespace
+
+// take_gil names it where the interpreter has symbols. Stripped builds (e.g.
+// Debian's) hide the static take_gil; there a Python thread blocked in a
+// pthread condition variable (or re-taking its mutex) is taken as a GIL
+// wait: on Linux CPython uses condition variables only for the GIL, its
+// locks (threading.Lock) are semaphores (PyThread_acquire_lock).
 bool is_gil_wait(const Frames& frames) {
-  for (const Frame& frame : frames)
-    if (frame.kind == FrameKind::native && frame.name == "take_gil") return true;
-  return false;
+  bool python = false, condition = false;
+  for (const Frame& frame : frames) {
+    if (frame.kind == FrameKind::python) python = true;
+    if (frame.kind != FrameKind::native) continue;
+    if (frame.name == "take_gil") return true;
+    if (starts_with(frame.name, "PyThread_acquire_lock")) return false;
+    if (starts_with(frame.name, "pthread_cond_") || starts_with(frame.name, "__pthread_cond_") ||
+        starts_with(frame.name, "__pthread_mutex_cond_lock"))
+      condition = true;
+  }
+  return python && condition;
 }
 
 CauseTracker::Period& CauseTracker::period(pid_t tid, uint64_t seq) {
