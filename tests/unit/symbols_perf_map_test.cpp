@@ -95,9 +95,15 @@ TEST(ProcessSymbolizer, JitFramesComeFromThePerfMap) {
 // /tmp/perf-<its own pid>.map) and its own /tmp (seen through /proc/PID/root).
 TEST(ProcessSymbolizer, PerfMapOfAProcessInAnotherPidAndMountNamespace) {
   if (geteuid() != 0) GTEST_SKIP() << "unshare --pid --mount needs root";
-  testing::SymbolTestChild child({"unshare", "--pid", "--mount", "--fork", "--kill-child", "sh",
-                                  "-c", "mount -t tmpfs loopprof-test /tmp && exec \"$0\"",
-                                  testing::elf_dir() + "/sym_target_pie"});
+  // A fresh /tmp for the target. The build (and so the target and its
+  // libraries) may itself live under /tmp: its directory is bound back in.
+  // Every mount here is private to the new namespace.
+  testing::SymbolTestChild child(
+      {"unshare", "--pid", "--mount", "--fork", "--kill-child", "sh", "-c",
+       "d=$(dirname \"$0\") && mount -t tmpfs keep /mnt && mkdir /mnt/d && "
+       "mount --bind \"$d\" /mnt/d && mount -t tmpfs loopprof-test /tmp && mkdir -p \"$d\" && "
+       "mount --bind /mnt/d \"$d\" && exec \"$0\"",
+       testing::elf_dir() + "/sym_target_pie"});
   // The target is unshare's child; inside its namespace it is pid 1.
   std::ifstream children(fmt::format("/proc/{}/task/{}/children", child.pid(), child.pid()));
   pid_t target = 0;
