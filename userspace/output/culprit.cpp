@@ -35,10 +35,34 @@ std::string breakdown_text(const Breakdown& b) {
   return out;
 }
 
+namespace {
+
+bool is_wake_primitive(const Frame& frame) {
+  if (frame.kind == FrameKind::kernel) return true;
+  for (const char* prefix : {"pthread_", "__pthread_", "sem_post", "futex_", "__lll_", "__GI___lll",
+                             "syscall", "__GI___pthread"})
+    if (frame.name.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+// Where a waker was: its deepest Python frame, else the native caller of the
+// unlock/signal/post primitive that woke the loop (drop_gil, not futex_wake).
+std::string waker_culprit(const Frames& frames) {
+  for (auto it = frames.rbegin(); it != frames.rend(); ++it)
+    if (it->kind == FrameKind::python) return frame_label(*it);
+  for (size_t i = 1; i < frames.size(); ++i)
+    if (frames[i].kind == FrameKind::native && is_wake_primitive(frames[i]) &&
+        !is_wake_primitive(frames[i - 1]) && !frames[i - 1].name.empty())
+      return frame_label(frames[i - 1]);
+  return frames_culprit(frames);
+}
+
+}  // namespace
+
 std::string waker_text(const Waker& waker) {
   std::string who =
       waker.tid ? fmt::format("thread {} (tid {})", waker.thread, waker.tid) : waker.thread;
-  std::string where = frames_culprit(waker.frames);
+  std::string where = waker_culprit(waker.frames);
   return fmt::format("{} {}{}{}", waker.gil ? "GIL held by" : "woken by", who,
                      where.empty() ? "" : " in ", where);
 }
