@@ -430,6 +430,57 @@ int BPF_PROG(raw_sched_process_exit, struct task_struct* task) {
   return handle_exit();
 }
 
+/* ---- precise mode: callback steps (uprobes, attached only on request) ----- */
+
+/* Start of the callback step a loop thread is in (key: tid). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096); /* resized by userspace before load */
+  __type(key, __u32);
+  __type(value, __u64);
+} step_start SEC(".maps");
+
+SEC("uprobe")
+int step_enter(struct pt_regs* ctx) {
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  __u32 tid = (__u32)pid_tgid;
+  struct lp_thread* t;
+  __u64 now;
+
+  if ((pid_tgid >> 32) != target_tgid) return 0;
+  t = thread_state(tid);
+  if (!t || !lp_busy(t)) return 0;
+  now = bpf_ktime_get_ns();
+  bpf_map_update_elem(&step_start, &tid, &now, BPF_NOEXIST); /* outermost call only */
+  return 0;
+}
+
+SEC("uretprobe")
+int step_exit(struct pt_regs* ctx) {
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  __u32 tid = (__u32)pid_tgid;
+  struct lp_step_record* r;
+  struct lp_thread* t;
+  __u64* start;
+
+  if ((pid_tgid >> 32) != target_tgid) return 0;
+  start = bpf_map_lookup_elem(&step_start, &tid);
+  if (!start) return 0;
+  t = thread_state(tid);
+  r = t ? bpf_ringbuf_reserve(&events, sizeof(*r), 0) : 0;
+  if (t && !r) count_drop(LP_REC_STEP);
+  if (r) {
+    r->type = LP_REC_STEP;
+    r->tid = tid;
+    r->seq = t->seq;
+    r->start_ns = *start;
+    r->end_ns = bpf_ktime_get_ns();
+    bpf_ringbuf_submit(r, 0);
+  }
+  bpf_map_delete_elem(&step_start, &tid);
+  return 0;
+}
+
 /* ---- CPU samples ---------------------------------------------------------- */
 
 SEC("perf_event")

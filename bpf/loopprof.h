@@ -14,6 +14,7 @@ enum lp_record_type {
   LP_REC_CAPTURE = 2, /* stacks of a loop thread during a busy period */
   LP_REC_RESUME = 3,  /* a loop thread that went off-CPU runs again */
   LP_REC_WAKE = 4,    /* a busy loop thread blocked off-CPU was woken up */
+  LP_REC_STEP = 5,    /* precise mode: one callback step of a loop thread (uprobes) */
 };
 
 /* Why a thread is off CPU: set at switch-out from the task state and the
@@ -190,6 +191,14 @@ struct lp_wake_record {
   __u32 reason;     /* enum lp_off_reason */
   __u32 flags;      /* enum lp_wake_flags */
   char waker_comm[16];
+};
+
+struct lp_step_record {
+  __u32 type; /* LP_REC_STEP */
+  __u32 tid;
+  __u64 seq; /* busy period of the step */
+  __u64 start_ns;
+  __u64 end_ns;
 };
 
 #endif /* LOOPPROF_H */

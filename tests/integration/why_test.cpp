@@ -203,3 +203,37 @@ TEST_F(WhyTest, PerCallbackTableSeparatesSlowFromFastCallbacks) {
 
 }  // namespace
 }  // namespace loopprof::test
+
+namespace loopprof::test {
+namespace {
+
+// --precise: a uprobe pair on context_run times every callback step exactly.
+TEST(WhyPreciseTest, UprobesTimeEveryCallbackStep) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  std::string python = python_with_symbols();
+  if (python.find(".pyenv") == std::string::npos)
+    GTEST_SKIP() << "needs an interpreter with symbols (pyenv)";
+  ScenarioResult r = run_scenario({{python, fixture_source("why_app.py"), "hist:50"},
+                                   {"-t", "100", "--precise"},
+                                   milliseconds(60000)});
+  ASSERT_TRUE(r.events_error.empty()) << r.events_error << "\n" << r.diagnostics;
+  const nlohmann::json* summary = nullptr;
+  for (const auto& e : r.events)
+    if (e.value("event", "") == "summary") summary = &e;
+  ASSERT_TRUE(summary) << r.diagnostics;
+  EXPECT_EQ(summary->at("callback_method").get<std::string>().rfind("precise", 0), 0u);
+  uint64_t steps = 0;
+  std::map<std::string, nlohmann::json> rows;
+  for (const auto& row : summary->at("callbacks")) {
+    steps += row.at("count").get<uint64_t>();
+    rows[row.at("callback")] = row;
+  }
+  EXPECT_GE(steps, 100u);  // 50 callbacks + the task's steps around them
+  ASSERT_TRUE(rows.count("slow_callback (why_app.py)")) << summary->at("callbacks").dump();
+  // 12 ms of CPU each: timed, not estimated (a loaded machine may stretch it)
+  EXPECT_GE(rows["slow_callback (why_app.py)"].at("p50_ms").get<double>(), 11.5);
+  EXPECT_LT(rows["slow_callback (why_app.py)"].at("p50_ms").get<double>(), 40);
+}
+
+}  // namespace
+}  // namespace loopprof::test

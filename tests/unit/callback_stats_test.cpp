@@ -30,7 +30,7 @@ TEST(CallbackStats, TheCallbackIsTheFrameUnderHandleRun) {
 }
 
 TEST(CallbackStats, StepsAreBusyPeriodsAndTimesComeFromSamplesAndOffCpu) {
-  CallbackStats stats(10 * kMs);                                                     // 100 Hz
+  CallbackStats stats(10 * kMs, false);                                              // 100 Hz
   for (uint64_t seq = 1; seq <= 4; ++seq) stats.on_sample(5, seq, running("tick"));  // 4 x 10 ms
   for (int i = 0; i < 3; ++i) stats.on_sample(5, 9, running("slow"));
   stats.on_off_cpu(5, 9, "slow (app.py)", 200 * kMs);
@@ -44,6 +44,20 @@ TEST(CallbackStats, StepsAreBusyPeriodsAndTimesComeFromSamplesAndOffCpu) {
   EXPECT_EQ(rows[1].callback, "tick (app.py)");
   EXPECT_EQ(rows[1].count, 4u);
   EXPECT_EQ(rows[1].p50_ns, 10 * kMs);
+}
+
+TEST(CallbackStats, PreciseStepsAreTimedByProbesAndNamedByCapturesInside) {
+  CallbackStats stats(10 * kMs, true);
+  stats.on_sample(5, 1, running("ignored"));  // samples do not make steps
+  stats.note_callback(5, 105 * kMs, "slow (app.py)");
+  stats.on_step(5, 100 * kMs, 130 * kMs);
+  stats.on_step(5, 140 * kMs, 141 * kMs);  // nothing captured inside
+  auto rows = stats.rows();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].callback, "slow (app.py)");
+  EXPECT_EQ(rows[0].total_ns, 30 * kMs);
+  EXPECT_EQ(rows[1].callback, "[step not sampled]");
+  EXPECT_EQ(rows[1].max_ns, 1 * kMs);
 }
 
 TEST(Log2Histogram, QuantilesAreBucketUpperBounds) {

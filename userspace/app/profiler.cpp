@@ -16,6 +16,7 @@
 #include "collector/stack_resolver.hpp"
 #include "collector/stall_collector.hpp"
 #include "core/unique_fd.hpp"
+#include "latency/step_probe.hpp"
 #include "output/sink.hpp"
 #include "python/python_support.hpp"
 #include "symbols/symbolizer.hpp"
@@ -157,6 +158,10 @@ int run_profiler(const Options& options) {
                        .threshold_ns = static_cast<uint64_t>(options.threshold_ms * 1e6),
                        .sample_hz = options.sample_hz,
                        .ringbuf_bytes = options.ringbuf_mb << 20};
+  if (options.precise) {
+    config.step_binary = python_runtime_binary(options.pid);
+    config.step_symbol = kStepSymbol;
+  }
   auto opened = BpfSession::open(config, features.value());
   if (!opened) return fail(opened.error());
   std::unique_ptr<BpfSession> session = std::move(opened).value();
@@ -170,7 +175,7 @@ int run_profiler(const Options& options) {
   std::unique_ptr<DwarfUnwinder> unwinder = create_unwinder(options.pid);
   StackResolver resolver(*kernel_symbols, *process_symbols, unwinder.get(), python.get());
   StallCollector collector(target.value(), resolver, outputs->sinks(), config.threshold_ns,
-                           config.sample_hz);
+                           config.sample_hz, options.precise);
 
   UniqueFd signals = stop_signals_fd();
   auto started = std::chrono::steady_clock::now();

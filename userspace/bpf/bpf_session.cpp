@@ -45,6 +45,7 @@ Result<std::unique_ptr<BpfSession>> BpfSession::open(const SessionConfig& config
   skel->rodata->threshold_ns = config.threshold_ns;
   bpf_map__set_max_entries(skel->maps.threads, config.max_threads);
   bpf_map__set_max_entries(skel->maps.task_stats, config.max_threads);
+  bpf_map__set_max_entries(skel->maps.step_start, config.max_threads);
   bpf_map__set_max_entries(skel->maps.events, config.ringbuf_bytes);
 
   // One of each twin: per-syscall tracepoints or raw sys_enter/sys_exit,
@@ -59,6 +60,7 @@ Result<std::unique_ptr<BpfSession>> BpfSession::open(const SessionConfig& config
     if (starts_with(section, "tp_btf/")) load = features.tp_btf;
     if (starts_with(section, "raw_tp/sched_")) load = !features.tp_btf;
     if (section == "perf_event") load = config.sample_hz > 0;
+    if (section == "uprobe" || section == "uretprobe") load = !config.step_binary.empty();
     bpf_program__set_autoload(prog, load);
   }
   return session;
@@ -84,7 +86,8 @@ Status BpfSession::attach_programs() {
   bpf_program* prog;
   bpf_object__for_each_program(prog, skel_->obj) {
     if (!bpf_program__autoload(prog)) continue;
-    if (std::string_view(bpf_program__section_name(prog)) == "perf_event") continue;
+    std::string_view section = bpf_program__section_name(prog);
+    if (section == "perf_event" || section == "uprobe" || section == "uretprobe") continue;
     bpf_link* link = bpf_program__attach(prog);
     if (!link)
       return Error::failed(std::string("attach ") + bpf_program__section_name(prog),
@@ -125,6 +128,24 @@ Status BpfSession::attach_cpu_sampler() {
   return ok_status();
 }
 
+Status BpfSession::attach_step_probes() {
+  if (config_.step_binary.empty()) return ok_status();
+  for (bool ret : {false, true}) {
+    LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret, .func_name = config_.step_symbol.c_str());
+    bpf_program* prog = ret ? skel_->progs.step_exit : skel_->progs.step_enter;
+    bpf_link* link =
+        bpf_program__attach_uprobe_opts(prog, config_.pid, config_.step_binary.c_str(), 0, &opts);
+    if (!link)
+      return Error::failed(
+          "attach uprobe to " + config_.step_symbol + " in " + config_.step_binary,
+          errno_text(errno),
+          "precise mode needs the interpreter's symbols (an unstripped libpython, e.g. pyenv's); "
+          "without --precise the per-callback table is estimated from samples");
+    links_.push_back(link);
+  }
+  return ok_status();
+}
+
 Status BpfSession::attach(RecordHandler handler) {
   handler_ = std::move(handler);
   ring_ = ring_buffer__new(
@@ -136,6 +157,7 @@ Status BpfSession::attach(RecordHandler handler) {
       this, nullptr);
   if (!ring_) return Error::failed("create ring buffer", errno_text(errno));
   if (auto status = attach_programs(); !status) return status;
+  if (auto status = attach_step_probes(); !status) return status;
   return attach_cpu_sampler();
 }
 
@@ -189,7 +211,8 @@ std::map<std::string, uint64_t> BpfSession::dropped() const {
   static constexpr std::pair<__u32, const char*> kinds[] = {{LP_REC_STALL, "stall"},
                                                             {LP_REC_CAPTURE, "stack capture"},
                                                             {LP_REC_RESUME, "resume"},
-                                                            {LP_REC_WAKE, "wake-up"}};
+                                                            {LP_REC_WAKE, "wake-up"},
+                                                            {LP_REC_STEP, "callback step"}};
   std::map<std::string, uint64_t> out;
   int cpus = libbpf_num_possible_cpus();
   std::vector<__u64> per_cpu(static_cast<size_t>(cpus > 0 ? cpus : 1));

@@ -29,6 +29,10 @@ struct SessionConfig {
   uint32_t sample_hz = 199;  // 0 = no CPU sampling
   uint32_t ringbuf_bytes = 8u << 20;
   uint32_t max_threads = 8192;
+  // Precise mode: a uprobe pair on this function of this ELF times every
+  // callback step (empty: off).
+  std::string step_binary;
+  std::string step_symbol;
 };
 
 // Called for every ring-buffer record, in order.
@@ -64,6 +68,7 @@ class BpfSession {
   BpfSession(loopprof_bpf* skel, SessionConfig config) : skel_(skel), config_(config) {}
   Status attach_programs();
   Status attach_cpu_sampler();
+  Status attach_step_probes();
 
   loopprof_bpf* skel_;
   SessionConfig config_;

@@ -32,6 +32,10 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
   app.add_option("--ringbuf-size", o.ringbuf_mb, "Ring buffer size in MiB (power of two)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  app.add_flag("--precise", o.precise,
+               "Time every asyncio callback step with a uprobe pair on CPython's context_run "
+               "(needs an unstripped libpython; costs a few tens of us per callback) instead of "
+               "estimating per-callback times from samples");
   app.add_flag("-v,--verbose", o.verbose, "Print probed features, hooks and stacks of each stall");
   try {
     app.parse(argc, argv);

@@ -19,6 +19,7 @@ struct Options {
   double loop_timeout_s = 10;
   uint32_t ringbuf_mb = 8;
   bool verbose = false;
+  bool precise = false;  // per-callback times from uprobes instead of sampling
 };
 
 // The options, or the exit code when parsing ended the run (--help, errors).

@@ -41,6 +41,11 @@ void StallCollector::on_record(const void* data, size_t size) {
       if (read_record(data, size, record)) return on_resume(record);
       break;
     }
+    case LP_REC_STEP: {
+      lp_step_record record;
+      if (read_record(data, size, record)) return on_step(record);
+      break;
+    }
     case LP_REC_WAKE: {
       lp_wake_record record;
       if (read_record(data, size, record)) return on_wake(record);
@@ -57,6 +62,8 @@ void StallCollector::on_capture(const lp_capture_record& record) {
   pid_t tid = static_cast<pid_t>(record.tid);
   target_.thread_name(tid);  // remember it while the thread exists
   Frames frames = resolver_.resolve(record);
+  if (callbacks_.precise() && record.kind != LP_CAPTURE_WAKER)
+    callbacks_.note_callback(tid, record.ts_ns, callback_of(frames));
   switch (record.kind) {
     case LP_CAPTURE_SAMPLE:
       callbacks_.on_sample(tid, record.seq, frames);
@@ -97,16 +104,24 @@ void StallCollector::on_wake(const lp_wake_record& record) {
   causes_.on_wake(static_cast<pid_t>(record.woken_tid), record.seq, std::move(wake));
 }
 
+void StallCollector::on_step(const lp_step_record& record) {
+  callbacks_.on_step(static_cast<pid_t>(record.tid), record.start_ns, record.end_ns);
+}
+
 void StallCollector::note_task_stats(const std::vector<std::pair<pid_t, lp_task_stats>>& stats) {
   for (const auto& [tid, s] : stats) summary_.note_thread_times(tid, target_.thread_name(tid), s);
 }
 
 const SummaryBuilder& StallCollector::summary() {
   summary_.set_callbacks(callbacks_.rows(),
-                         sample_hz_ ? fmt::format("estimate: CPU samples at {} Hz and off-CPU "
-                                                  "intervals, by the frame under Handle._run",
-                                                  sample_hz_)
-                                    : "estimate: off-CPU intervals only (sampling is off, -F 0)");
+                         callbacks_.precise()
+                             ? std::string("precise: a uprobe pair on CPython's context_run times "
+                                           "every callback step; names from the captures inside "
+                                           "each step")
+                         : sample_hz_ ? fmt::format("estimate: CPU samples at {} Hz and off-CPU "
+                                                    "intervals, by the frame under Handle._run",
+                                                    sample_hz_)
+                                      : "estimate: off-CPU intervals only (sampling is off, -F 0)");
   return summary_;
 }
 

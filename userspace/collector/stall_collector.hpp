@@ -24,13 +24,13 @@ namespace loopprof {
 class StallCollector {
  public:
   StallCollector(TargetProcess& target, StackResolver& resolver, std::vector<OutputSink*> sinks,
-                 uint64_t threshold_ns, uint32_t sample_hz = 199)
+                 uint64_t threshold_ns, uint32_t sample_hz = 199, bool precise = false)
       : target_(target),
         resolver_(resolver),
         sinks_(std::move(sinks)),
         threshold_ns_(threshold_ns),
         sample_hz_(sample_hz),
-        callbacks_(sample_hz ? 1000000000ull / sample_hz : 0) {}
+        callbacks_(sample_hz ? 1000000000ull / sample_hz : 0, precise) {}
 
   void on_record(const void* data, size_t size);
   // Reports busy periods past the threshold that have not ended yet (once
@@ -51,6 +51,7 @@ class StallCollector {
   void on_capture(const lp_capture_record& record);
   void on_resume(const lp_resume_record& record);
   void on_wake(const lp_wake_record& record);
+  void on_step(const lp_step_record& record);
   void report(const Stall& stall);
   Stall ongoing_stall(pid_t tid, const lp_thread& state, uint64_t now_ns, bool& past_threshold);
 

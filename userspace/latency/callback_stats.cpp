@@ -59,7 +59,18 @@ void CallbackStats::close(OpenSteps& steps) {
   steps.ns.clear();
 }
 
+void CallbackStats::note_callback(pid_t tid, uint64_t ts_ns, std::string callback) {
+  if (!callback.empty()) last_seen_[tid] = Seen{ts_ns, std::move(callback)};
+}
+
+void CallbackStats::on_step(pid_t tid, uint64_t start_ns, uint64_t end_ns) {
+  auto it = last_seen_.find(tid);
+  bool named = it != last_seen_.end() && it->second.ts_ns >= start_ns && it->second.ts_ns <= end_ns;
+  steps_[named ? it->second.callback : "[step not sampled]"].push_back(end_ns - start_ns);
+}
+
 void CallbackStats::on_sample(pid_t tid, uint64_t seq, const Frames& frames) {
+  if (precise_) return;
   std::string callback = callback_of(frames);
   if (callback.empty()) return;
   open(tid, seq).ns[callback] += sample_period_ns_;
@@ -67,7 +78,7 @@ void CallbackStats::on_sample(pid_t tid, uint64_t seq, const Frames& frames) {
 
 void CallbackStats::on_off_cpu(pid_t tid, uint64_t seq, const std::string& callback,
                                uint64_t off_ns) {
-  if (callback.empty()) return;
+  if (precise_ || callback.empty()) return;
   open(tid, seq).ns[callback] += off_ns;
 }
 

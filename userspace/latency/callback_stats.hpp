@@ -31,7 +31,15 @@ std::string callback_of(const Frames& frames);
 
 class CallbackStats {
  public:
-  explicit CallbackStats(uint64_t sample_period_ns) : sample_period_ns_(sample_period_ns) {}
+  // precise: steps come from on_step() (uprobes); captures only name them.
+  CallbackStats(uint64_t sample_period_ns, bool precise)
+      : sample_period_ns_(sample_period_ns), precise_(precise) {}
+
+  // Precise mode: a capture of `tid` at ts_ns ran `callback`.
+  void note_callback(pid_t tid, uint64_t ts_ns, std::string callback);
+  // Precise mode: one callback step, timed by the uprobes.
+  void on_step(pid_t tid, uint64_t start_ns, uint64_t end_ns);
+  bool precise() const { return precise_; }
 
   void on_sample(pid_t tid, uint64_t seq, const Frames& frames);
   void on_off_cpu(pid_t tid, uint64_t seq, const std::string& callback, uint64_t off_ns);
@@ -46,7 +54,13 @@ class CallbackStats {
   OpenSteps& open(pid_t tid, uint64_t seq);
   void close(OpenSteps& steps);
 
+  struct Seen {
+    uint64_t ts_ns = 0;
+    std::string callback;
+  };
   uint64_t sample_period_ns_;
+  bool precise_;
+  std::unordered_map<pid_t, Seen> last_seen_;  // precise mode
   std::unordered_map<pid_t, OpenSteps> open_;
   std::map<std::string, std::vector<uint64_t>> steps_;  // callback -> step times
 };

@@ -1,0 +1,28 @@
+#include "latency/step_probe.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace loopprof {
+
+std::string python_runtime_binary(pid_t pid) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    size_t slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    std::string path = line.substr(slash);
+    size_t base = path.rfind('/');
+    if (path.compare(base + 1, 9, "libpython") == 0)
+      return "/proc/" + std::to_string(pid) + "/root" + path;
+  }
+  char exe[4096];
+  std::string link = "/proc/" + std::to_string(pid) + "/exe";
+  ssize_t n = readlink(link.c_str(), exe, sizeof(exe) - 1);
+  if (n <= 0) return {};
+  return link;
+}
+
+}  // namespace loopprof
