@@ -19,6 +19,11 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Wake-ups: only stall records wake the reader (BPF_RB_FORCE_WAKEUP); the
+ * others (BPF_RB_NO_WAKEUP) wait for its next tick, a quarter of the
+ * threshold at most. Waking it for every capture made it preempt the very
+ * thread it watches on a busy CPU, which made more captures. */
+
 /* Set by userspace between open and load. */
 const volatile __u32 target_tgid = 0;
 const volatile __u64 threshold_ns = 100000000ULL;
@@ -94,7 +99,7 @@ static __always_inline void emit_stall(struct lp_thread* t, __u32 pid, __u32 tid
   r->loop_key = t->loop_key;
   r->loop_family = t->loop_family;
   for (int i = 0; i < LP_OFF_COUNT; i++) r->cause_ns[i] = end->cause_ns[i];
-  bpf_ringbuf_submit(r, 0);
+  bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP); /* userspace reports it now */
 }
 
 /* Stacks of the current task, taken where it stands: a busy loop thread, or
@@ -121,7 +126,7 @@ static __always_inline void emit_capture(void* ctx, const struct lp_thread* t, _
   r->ustack_bytes = bpf_get_stack(ctx, r->ustack, sizeof(r->ustack), BPF_F_USER_STACK);
   lp_py_walk(&r->py, tid);
   lp_user_snapshot(ctx, &r->snap);
-  bpf_ringbuf_submit(r, 0);
+  bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void emit_resume(const struct lp_thread* t, __u32 tid, __u64 now,
@@ -140,7 +145,7 @@ static __always_inline void emit_resume(const struct lp_thread* t, __u32 tid, __
   r->blocked_ns = blocked_ns;
   r->runq_ns = runq_ns;
   r->reason = t->off_reason;
-  bpf_ringbuf_submit(r, 0);
+  bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline struct lp_task_stats* task_stats_or_new(__u32 tid) {
@@ -282,6 +287,17 @@ static __always_inline __u32 off_reason_of_current(__s64 state, __u64* futex_add
   return reason;
 }
 
+/* Stacks are taken at every blocking switch-out of a busy loop thread (sleep,
+ * lock, I/O: the time that explains stalls), but at a preemption only once the
+ * busy period has lasted a quarter of the threshold: a busy server's healthy
+ * iterations are preempted thousands of times a second, and shipping their
+ * stacks cost more than everything else together. A stall's early short
+ * preemptions show as "[off-cpu, no stack]"; its time and cause still count. */
+static __always_inline int switch_out_worth_stacks(const struct lp_thread* t, __u32 reason,
+                                                   __u64 now) {
+  return reason != LP_OFF_RUNQ || now - t->busy_start_ns >= threshold_ns / 4;
+}
+
 static __always_inline int handle_switch(void* ctx, struct task_struct* prev,
                                          struct task_struct* next) {
   __u32 tgid = target_tgid;
@@ -301,7 +317,8 @@ static __always_inline int handle_switch(void* ctx, struct task_struct* prev,
     if (s) lp_task_switch_out(s, now, reason);
     if (t && lp_on_switch_out(t, now, reason)) {
       t->off_futex_addr = futex_addr;
-      emit_capture(ctx, t, tgid, tid, LP_CAPTURE_OFFCPU, state, 0, reason);
+      if (switch_out_worth_stacks(t, reason, now))
+        emit_capture(ctx, t, tgid, tid, LP_CAPTURE_OFFCPU, state, 0, reason);
     }
   }
   if (BPF_CORE_READ(next, tgid) == tgid) {
@@ -369,7 +386,7 @@ static __always_inline void emit_wake(void* ctx, const struct lp_thread* t, __u3
   r->reason = t->off_reason;
   r->flags = flags;
   bpf_get_current_comm(r->waker_comm, sizeof(r->waker_comm));
-  bpf_ringbuf_submit(r, 0);
+  bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
   /* The waker's stacks, when it is a thread of the target in task context. */
   if (!flags && waker_tid != woken_tid)
     emit_capture(ctx, t, waker_pid, waker_tid, LP_CAPTURE_WAKER, 0, woken_tid, t->off_reason);
@@ -475,7 +492,7 @@ int step_exit(struct pt_regs* ctx) {
     r->seq = t->seq;
     r->start_ns = *start;
     r->end_ns = bpf_ktime_get_ns();
-    bpf_ringbuf_submit(r, 0);
+    bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
   }
   bpf_map_delete_elem(&step_start, &tid);
   return 0;
