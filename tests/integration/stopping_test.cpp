@@ -44,15 +44,28 @@ struct Profiled {
   }
 };
 
-// The folded weights add up to the final stalls' total time (1 %).
+// The folded weights add up to the stalls' total time (1 %): the final
+// stalls, and those still blocked when loopprof stopped (their last report is
+// marked "at_exit"), which the summary counts too.
 void expect_consistent_outputs(const Profiled& p) {
   std::vector<nlohmann::json> events;
   ASSERT_NO_THROW(events = read_jsonl(p.events)) << p.diagnostics();
   std::vector<FoldedStack> folded;
   ASSERT_NO_THROW(folded = read_folded(p.folded)) << p.diagnostics();
   double stall_us = 0;
-  for (const auto& s : stall_events(events, false))
+  size_t stalls = 0;
+  for (const auto& s : stall_events(events, false)) {
     stall_us += s["duration_ms"].get<double>() * 1e3;
+    ++stalls;
+  }
+  for (const auto& s : stall_events(events, true)) {
+    if (!s.value("at_exit", false)) continue;
+    stall_us += s["duration_ms"].get<double>() * 1e3;
+    ++stalls;
+  }
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back()["event"], "summary");
+  EXPECT_EQ(events.back()["stalls"].get<size_t>(), stalls) << "summary and events disagree";
   double folded_us = static_cast<double>(total_weight(folded));
   EXPECT_NEAR(folded_us, stall_us, std::max(1000.0, 0.01 * stall_us))
       << "folded weights and final stalls disagree\n"
@@ -69,6 +82,10 @@ TEST(Stopping, SigintInTheMiddleOfAStall) {
   EXPECT_EQ(p.loopprof.wait_exit(milliseconds(3000)), 0) << p.diagnostics();
   EXPECT_TRUE(p.fixture.running()) << "loopprof must leave the target running";
   expect_consistent_outputs(p);
+  size_t at_exit = 0;
+  for (const auto& s : stall_events(read_jsonl(p.events), true))
+    at_exit += s.value("at_exit", false);
+  EXPECT_EQ(at_exit, 1u) << "the 3 s sleep cut by SIGINT is reported at exit\n" << p.diagnostics();
 }
 
 TEST(Stopping, SigtermAfterAStall) {

@@ -126,6 +126,14 @@ std::unique_ptr<KernelSymbolizer> open_kernel_symbols() {
   return KernelSymbolizer::create();
 }
 
+// Loops still blocked when loopprof stops: reported once more, marked.
+std::vector<Stall> stalls_at_exit(StallCollector& collector,
+                                  const std::vector<std::pair<pid_t, lp_thread>>& threads) {
+  std::vector<Stall> stalls = collector.ongoing_now(threads, monotonic_ns());
+  for (Stall& stall : stalls) stall.at_exit = true;
+  return stalls;
+}
+
 // DWARF unwinding of stack snapshots; without it, frame-pointer stacks only.
 std::unique_ptr<DwarfUnwinder> create_unwinder(pid_t pid) {
   auto unwinder = DwarfUnwinder::create(pid);
@@ -258,7 +266,7 @@ int run_profiler(const Options& options) {
       .wall_seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
       .threshold_ns = config.threshold_ns,
-      .ongoing_at_exit = collector.ongoing_now(threads, monotonic_ns()),
+      .ongoing_at_exit = stalls_at_exit(collector, threads),
       .dropped = session->dropped(),
       .stop_reason = stop_reason};
   session.reset();  // detach before writing outputs

@@ -50,6 +50,14 @@ void SummaryBuilder::note_thread_times(pid_t tid, const std::string& name,
 }
 
 Summary SummaryBuilder::build(Summary base) const {
+  // Loops still blocked when loopprof stopped count with their time so far,
+  // as in the folded output.
+  SummaryBuilder all = *this;
+  for (const Stall& stall : base.ongoing_at_exit) all.add_stall(stall);
+  return all.build_final(std::move(base));
+}
+
+Summary SummaryBuilder::build_final(Summary base) const {
   base.stalls = stalls_;
   base.blocked_ns = blocked_ns_;
   base.worst = worst_;

@@ -25,6 +25,7 @@ class SummaryBuilder {
   Summary build(Summary base) const;
 
  private:
+  Summary build_final(Summary base) const;
   std::map<pid_t, LoopThreadSummary> loops_;
   std::map<pid_t, ThreadTimes> threads_;
   std::vector<CallbackRow> callbacks_;

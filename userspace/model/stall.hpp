@@ -58,6 +58,7 @@ struct Stall {
   uint64_t off_cpu_ns = 0;
   bool ongoing = false;               // the loop is still blocked
   bool thread_exited = false;         // the busy period ended with the thread's exit
+  bool at_exit = false;               // still ongoing when loopprof stopped: its last report
   std::vector<WeightedStack> stacks;  // weights add up to duration (in us)
   Breakdown breakdown;
   std::vector<Waker> wakers;  // most blocked time first

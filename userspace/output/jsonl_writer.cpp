@@ -64,6 +64,7 @@ nlohmann::json stall_json(const Stall& stall) {
           {"off_cpu_ms", ms(stall.off_cpu_ns)},
           {"ongoing", stall.ongoing},
           {"thread_exited", stall.thread_exited},
+          {"at_exit", stall.at_exit},
           {"cause", main_cause(stall.breakdown)},
           {"breakdown", breakdown_json(stall.breakdown)},
           {"wakers", wakers_json(stall.wakers)},

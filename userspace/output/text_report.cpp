@@ -39,6 +39,7 @@ class TextReport final : public OutputSink {
                stall.wakers.empty() ? "" : "; ",
                stall.wakers.empty() ? "" : waker_text(stall.wakers.front()));
     if (stall.thread_exited) fmt::print(out_, "    (the thread exited during this stall)\n");
+    if (stall.at_exit) fmt::print(out_, "    (still blocked when loopprof stopped)\n");
     if (verbose_) print_stacks(stall, 3);
     fflush(out_);
   }
