@@ -97,6 +97,21 @@ LP_INLINE void lp_account_running(struct lp_thread* t, __u64 now) {
   t->last_switch_ns = now;
 }
 
+/* The process closed descriptor `fd`: a loop waiting on it as its epoll fd is
+ * gone (asyncio.run() returned, loop.close()). The thread is no loop until its
+ * next poll-family wait, so what it does after is not a busy period. Returns
+ * 1 if this thread's loop was closed. */
+LP_INLINE int lp_on_close(struct lp_thread* t, __s32 fd) {
+  if (t->loop_family != LP_WAIT_EPOLL || t->loop_key != fd) return 0;
+  t->loop_family = LP_WAIT_NONE;
+  t->loop_key = -1;
+  t->alt_count = 0;
+  t->busy_start_ns = 0;
+  t->in_wait = LP_NOT_WAITING;
+  t->off_cpu = 0;
+  return 1;
+}
+
 LP_INLINE int lp_busy(const struct lp_thread* t) {
   return t->busy_start_ns != 0 && t->in_wait != LP_IN_LOOP_WAIT;
 }

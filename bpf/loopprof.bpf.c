@@ -222,6 +222,7 @@ LP_SYSCALL_TP(pselect6, LP_WAIT_SELECT, (__s32)ctx->args[0])
 /* Fallback when tracefs is unavailable: the raw sys_enter/sys_exit
  * tracepoints (run for every syscall, filtered here). x86_64 numbers. */
 enum {
+  LP_NR_CLOSE = 3,
   LP_NR_POLL = 7,
   LP_NR_SELECT = 23,
   LP_NR_EPOLL_WAIT = 232,
@@ -247,15 +248,34 @@ static __always_inline __u32 wait_family_of(long nr) {
   return LP_WAIT_NONE;
 }
 
+/* close(): a loop whose epoll fd is closed is no loop any more (loop_model.h).
+ * Runs for every close() of the machine; returns at once for other processes. */
+static long forget_closed_loop(struct bpf_map* map, __u32* tid, struct lp_thread* t, __s32* fd) {
+  lp_on_close(t, *fd);
+  return 0;
+}
+
+static __always_inline int handle_close(__s32 fd) {
+  if ((bpf_get_current_pid_tgid() >> 32) != target_tgid) return 0;
+  bpf_for_each_map_elem(&threads, forget_closed_loop, &fd, 0);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int tp_enter_close(struct trace_event_raw_sys_enter* ctx) {
+  return handle_close((__s32)ctx->args[0]);
+}
+
 SEC("raw_tp/sys_enter")
 int BPF_PROG(raw_sys_enter, struct pt_regs* regs, long nr) {
   __u32 family;
   __u64 arg0;
 
   if ((bpf_get_current_pid_tgid() >> 32) != target_tgid) return 0;
+  arg0 = BPF_CORE_READ(regs, di);
+  if (nr == LP_NR_CLOSE) return handle_close((__s32)arg0);
   family = wait_family_of(nr);
   if (family == LP_WAIT_NONE) return 0;
-  arg0 = BPF_CORE_READ(regs, di);
   if (family == LP_WAIT_POLL)
     return handle_wait_enter(family, first_pollfd((const void*)arg0, BPF_CORE_READ(regs, si)));
   return handle_wait_enter(family, (__s32)arg0);

@@ -229,3 +229,22 @@ TEST(LoopModelCauses, OngoingBreakdownIncludesTheOpenInterval) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(LoopModel, ClosingTheLoopsEpollFdEndsTheLoopUntilItsNextWait) {
+  LoopThread l;
+  l.loop_wait(0);
+  l.exit(10 * kMs);
+  EXPECT_FALSE(lp_on_close(&l.t_, kLoopFd + 1));  // another descriptor: nothing changes
+  EXPECT_TRUE(lp_busy(&l.t_));
+  ASSERT_TRUE(lp_on_close(&l.t_, kLoopFd));  // asyncio.run() returned, loop.close()
+  EXPECT_FALSE(lp_busy(&l.t_));
+  // 400 ms of work after the loop is gone, then a new loop on a new fd.
+  EXPECT_FALSE(l.enter(410 * kMs, LP_WAIT_EPOLL, 7, kDeeperSp));
+  EXPECT_EQ(l.t_.loop_key, 7);
+  l.exit(411 * kMs);
+  EXPECT_TRUE(l.enter(611 * kMs, LP_WAIT_EPOLL, 7, kDeeperSp));  // its stalls count again
+}
+
+}  // namespace
