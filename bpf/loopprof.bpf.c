@@ -442,6 +442,20 @@ int BPF_PROG(raw_sched_waking, struct task_struct* p) {
   return handle_waking(ctx, p);
 }
 
+/* The final counters of a loop thread, whose state is deleted now. */
+static __always_inline void emit_loop_exit(__u32 tid, const struct lp_thread* t) {
+  struct lp_loop_exit_record* r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+
+  if (!r) {
+    count_drop(LP_REC_LOOP_EXIT);
+    return;
+  }
+  r->type = LP_REC_LOOP_EXIT;
+  r->tid = tid;
+  __builtin_memcpy(&r->state, t, sizeof(r->state));
+  bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+}
+
 static __always_inline int handle_exit(void) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   __u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid;
@@ -453,6 +467,7 @@ static __always_inline int handle_exit(void) {
   if (!t) return 0;
   if (lp_on_thread_exit(t, bpf_ktime_get_ns(), threshold_ns, &end))
     emit_stall(t, pid, tid, &end, LP_STALL_THREAD_EXIT);
+  if (t->iterations) emit_loop_exit(tid, t);
   bpf_map_delete_elem(&threads, &tid);
   return 0;
 }

@@ -10,11 +10,12 @@
 #define LP_MAX_STACK_DEPTH 127
 
 enum lp_record_type {
-  LP_REC_STALL = 1,   /* a busy period ended at or above the threshold */
-  LP_REC_CAPTURE = 2, /* stacks of a loop thread during a busy period */
-  LP_REC_RESUME = 3,  /* a loop thread that went off-CPU runs again */
-  LP_REC_WAKE = 4,    /* a busy loop thread blocked off-CPU was woken up */
-  LP_REC_STEP = 5,    /* precise mode: one callback step of a loop thread (uprobes) */
+  LP_REC_STALL = 1,     /* a busy period ended at or above the threshold */
+  LP_REC_CAPTURE = 2,   /* stacks of a loop thread during a busy period */
+  LP_REC_RESUME = 3,    /* a loop thread that went off-CPU runs again */
+  LP_REC_WAKE = 4,      /* a busy loop thread blocked off-CPU was woken up */
+  LP_REC_STEP = 5,      /* precise mode: one callback step of a loop thread (uprobes) */
+  LP_REC_LOOP_EXIT = 6, /* a loop thread exited: its final counters */
 };
 
 /* Why a thread is off CPU: set at switch-out from the task state and the
@@ -165,6 +166,12 @@ struct lp_capture_record {
   __u64 ustack[LP_MAX_STACK_DEPTH];
   struct lp_py_stack py;        /* Python frames (py_walk.bpf.h) */
   struct lp_user_snapshot snap; /* registers + stack bytes (user_snapshot.bpf.h) */
+};
+
+struct lp_loop_exit_record {
+  __u32 type; /* LP_REC_LOOP_EXIT */
+  __u32 tid;
+  struct lp_thread state; /* final: the thread's map entry is deleted */
 };
 
 struct lp_resume_record {

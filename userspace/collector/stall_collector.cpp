@@ -46,6 +46,11 @@ void StallCollector::on_record(const void* data, size_t size) {
       if (read_record(data, size, record)) return on_step(record);
       break;
     }
+    case LP_REC_LOOP_EXIT: {
+      lp_loop_exit_record record;
+      if (read_record(data, size, record)) return on_loop_exit(record);
+      break;
+    }
     case LP_REC_WAKE: {
       lp_wake_record record;
       if (read_record(data, size, record)) return on_wake(record);
@@ -78,6 +83,11 @@ void StallCollector::on_capture(const lp_capture_record& record) {
       off_cpu_callback_[tid] = callback_of(frames);
       assembler_.on_switch_out(tid, record.seq, record.ts_ns, std::move(frames));
   }
+}
+
+void StallCollector::on_loop_exit(const lp_loop_exit_record& record) {
+  pid_t tid = static_cast<pid_t>(record.tid);
+  summary_.note_loop_thread(tid, target_.thread_name(tid), record.state);
 }
 
 void StallCollector::on_resume(const lp_resume_record& record) {

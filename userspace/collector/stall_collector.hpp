@@ -50,6 +50,7 @@ class StallCollector {
   void on_stall(const lp_stall_record& record);
   void on_capture(const lp_capture_record& record);
   void on_resume(const lp_resume_record& record);
+  void on_loop_exit(const lp_loop_exit_record& record);
   void on_wake(const lp_wake_record& record);
   void on_step(const lp_step_record& record);
   void report(const Stall& stall);
