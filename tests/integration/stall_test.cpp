@@ -230,8 +230,15 @@ TEST_P(LoopStallTest, OnAndOffCpuTimeMatchTheKindOfStall) {
     double on = (*stall)["on_cpu_ms"].get<double>();
     double off = (*stall)["off_cpu_ms"].get<double>();
     EXPECT_NEAR(on + off, total, std::max(2.0, 0.01 * total)) << stall->dump();
-    EXPECT_NEAR(on, inj.cpu_ms(), duration_tolerance_ms(inj.ms))
+    // loopprof's on-CPU time is what the (guest) scheduler ran the thread for;
+    // the thread's own CPU clock leaves out time a hypervisor stole from the
+    // vCPU meanwhile (PARAVIRT_TIME_ACCOUNTING), which is large on a loaded
+    // host. So: at least the CPU the thread used, at most the step's length.
+    EXPECT_GE(on, inj.cpu_ms() - duration_tolerance_ms(inj.ms))
         << inj.step() << ": the loop thread used " << inj.cpu_ms() << " ms of CPU\n"
+        << stall->dump();
+    EXPECT_LE(on, inj.measured_ms() + duration_tolerance_ms(inj.ms))
+        << inj.step() << " took " << inj.measured_ms() << " ms\n"
         << stall->dump();
     if (is_one_of(inj.kind, kOnCpuKinds) && inj.cpu_ms() >= 0.9 * inj.measured_ms()) {
       EXPECT_GE(on, 0.8 * total) << inj.step() << " should be mostly on-CPU: " << stall->dump();
