@@ -83,14 +83,17 @@ def culprit(frames):
     return (python or user or frames or ["?"])[-1]
 
 events = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-stalls = [e for e in events if e.get("event") == "stall" and not e.get("ongoing")]
+# Final reports, and the last report of a stall still under way when the
+# profile ended ("at_exit"): the same stalls the folded file holds.
+stalls = [e for e in events if e.get("event") == "stall"
+          and (not e.get("ongoing") or e.get("at_exit"))]
 print("%d stalls" % len(stalls))
 for s in stalls:
     stacks = s.get("stacks") or [{"frames": [], "weight_us": 0}]
     heaviest = max(stacks, key=lambda st: st["weight_us"])
-    print("  %7.1f ms  (on-CPU %5.1f, off-CPU %5.1f)  %s[%d]  in %s" % (
+    print("  %7.1f ms  (on-CPU %5.1f, off-CPU %5.1f)  %s[%d]  in %s%s" % (
         s["duration_ms"], s["on_cpu_ms"], s["off_cpu_ms"], s["thread"], s["tid"],
-        culprit(heaviest["frames"])))
+        culprit(heaviest["frames"]), "  (still blocked at the end)" if s.get("at_exit") else ""))
 
 by_culprit = collections.Counter()
 for line in open(sys.argv[2]):
