@@ -65,6 +65,19 @@ static __always_inline void count_drop(__u32 type) {
   if (n) *n += 1;
 }
 
+/* A ring-buffer record with its type set, or NULL: then counted as a drop of
+ * that type. Every record type starts with its __u32 type. */
+static __always_inline void* reserve_record(__u32 type, __u64 size) {
+  __u32* r = bpf_ringbuf_reserve(&events, size, 0);
+
+  if (!r) {
+    count_drop(type);
+    return 0;
+  }
+  *r = type;
+  return r;
+}
+
 static __always_inline struct lp_thread* thread_state(__u32 tid) {
   return bpf_map_lookup_elem(&threads, &tid);
 }
@@ -81,13 +94,9 @@ static __always_inline struct lp_thread* thread_state_or_new(__u32 pid, __u32 ti
 
 static __always_inline void emit_stall(struct lp_thread* t, __u32 pid, __u32 tid,
                                        const struct lp_stall_end* end, __u32 flags) {
-  struct lp_stall_record* r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+  struct lp_stall_record* r = reserve_record(LP_REC_STALL, sizeof(*r));
 
-  if (!r) {
-    count_drop(LP_REC_STALL);
-    return;
-  }
-  r->type = LP_REC_STALL;
+  if (!r) return;
   r->pid = pid;
   r->tid = tid;
   r->flags = flags;
@@ -107,13 +116,9 @@ static __always_inline void emit_stall(struct lp_thread* t, __u32 pid, __u32 tid
 static __always_inline void emit_capture(void* ctx, const struct lp_thread* t, __u32 pid, __u32 tid,
                                          __u32 kind, __s64 task_state, __u32 woken_tid,
                                          __u32 off_reason) {
-  struct lp_capture_record* r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+  struct lp_capture_record* r = reserve_record(LP_REC_CAPTURE, sizeof(*r));
 
-  if (!r) {
-    count_drop(LP_REC_CAPTURE);
-    return;
-  }
-  r->type = LP_REC_CAPTURE;
+  if (!r) return;
   r->kind = kind;
   r->pid = pid;
   r->tid = tid;
@@ -131,13 +136,9 @@ static __always_inline void emit_capture(void* ctx, const struct lp_thread* t, _
 
 static __always_inline void emit_resume(const struct lp_thread* t, __u32 tid, __u64 now,
                                         __u64 off_ns, __u64 blocked_ns, __u64 runq_ns) {
-  struct lp_resume_record* r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+  struct lp_resume_record* r = reserve_record(LP_REC_RESUME, sizeof(*r));
 
-  if (!r) {
-    count_drop(LP_REC_RESUME);
-    return;
-  }
-  r->type = LP_REC_RESUME;
+  if (!r) return;
   r->tid = tid;
   r->seq = t->seq;
   r->ts_ns = now;
@@ -386,16 +387,12 @@ static __always_inline void emit_wake(void* ctx, const struct lp_thread* t, __u3
                                       __u64 now, __u64 blocked) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   __u32 waker_pid = pid_tgid >> 32, waker_tid = (__u32)pid_tgid;
-  struct lp_wake_record* r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+  struct lp_wake_record* r = reserve_record(LP_REC_WAKE, sizeof(*r));
   __u32 flags = 0;
 
   if (woken_from_interrupt(t->off_reason)) flags |= LP_WAKE_INTERRUPT;
   if (waker_pid != target_tgid) flags |= LP_WAKE_OTHER_PROCESS;
-  if (!r) {
-    count_drop(LP_REC_WAKE);
-    return;
-  }
-  r->type = LP_REC_WAKE;
+  if (!r) return;
   r->woken_tid = woken_tid;
   r->waker_pid = waker_pid;
   r->waker_tid = waker_tid;
@@ -444,13 +441,9 @@ int BPF_PROG(raw_sched_waking, struct task_struct* p) {
 
 /* The final counters of a loop thread, whose state is deleted now. */
 static __always_inline void emit_loop_exit(__u32 tid, const struct lp_thread* t) {
-  struct lp_loop_exit_record* r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+  struct lp_loop_exit_record* r = reserve_record(LP_REC_LOOP_EXIT, sizeof(*r));
 
-  if (!r) {
-    count_drop(LP_REC_LOOP_EXIT);
-    return;
-  }
-  r->type = LP_REC_LOOP_EXIT;
+  if (!r) return;
   r->tid = tid;
   __builtin_memcpy(&r->state, t, sizeof(r->state));
   bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
@@ -519,10 +512,8 @@ int step_exit(struct pt_regs* ctx) {
   start = bpf_map_lookup_elem(&step_start, &tid);
   if (!start) return 0;
   t = thread_state(tid);
-  r = t ? bpf_ringbuf_reserve(&events, sizeof(*r), 0) : 0;
-  if (t && !r) count_drop(LP_REC_STEP);
+  r = t ? reserve_record(LP_REC_STEP, sizeof(*r)) : 0;
   if (r) {
-    r->type = LP_REC_STEP;
     r->tid = tid;
     r->seq = t->seq;
     r->start_ns = *start;

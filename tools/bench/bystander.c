@@ -32,19 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Involuntary context switches of the calling thread so far: how often
- * something preempted it (a profiler's own wakeups show up here). */
-static long preemptions(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_THREAD, &ru);
-  return ru.ru_nivcsw;
-}
-
-static double clock_ns(clockid_t clock) {
-  struct timespec ts;
-  clock_gettime(clock, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
+#include "bench_clock.h"
 
 static int fail(const char* what) {
   fprintf(stderr, "bystander: failed to %s: %s\n", what, strerror(errno));

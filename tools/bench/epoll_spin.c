@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
+
 struct spin_options {
   long iterations;
   int timeout_ms;
@@ -69,20 +71,6 @@ static int parse_options(int argc, char** argv, struct spin_options* opt) {
     return -1;
   }
   return 0;
-}
-
-/* Involuntary context switches of the calling thread so far: how often
- * something preempted it (a profiler's own wakeups show up here). */
-static long preemptions(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_THREAD, &ru);
-  return ru.ru_nivcsw;
-}
-
-static double clock_ns(clockid_t clock) {
-  struct timespec ts;
-  clock_gettime(clock, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
 /* An epoll fd watching the read end of a pipe nobody writes to. */
