@@ -1,4 +1,4 @@
-#include "app/profiler.hpp"
+#include "app/profile_command.hpp"
 
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
@@ -11,6 +11,7 @@
 #include <cstdarg>
 #include <memory>
 
+#include "app/exit_code.hpp"
 #include "bpf/bpf_session.hpp"
 #include "bpf/features.hpp"
 #include "collector/stack_resolver.hpp"
@@ -69,16 +70,16 @@ struct Outputs {
   }
 };
 
-Result<Outputs> open_outputs(const Options& options) {
+Result<Outputs> open_outputs(const ProfileOptions& options) {
   Outputs outputs;
   outputs.owned.push_back(make_text_report(stdout, options.verbose));
-  if (!options.folded_path.empty()) {
-    auto folded = make_folded_writer(options.folded_path);
+  if (!options.outputs.folded.empty()) {
+    auto folded = make_folded_writer(options.outputs.folded);
     if (!folded) return folded.error();
     outputs.owned.push_back(std::move(folded).value());
   }
-  if (!options.events_path.empty()) {
-    auto events = make_jsonl_writer(options.events_path);
+  if (!options.outputs.events.empty()) {
+    auto events = make_jsonl_writer(options.outputs.events);
     if (!events) return events.error();
     outputs.owned.push_back(std::move(events).value());
   }
@@ -146,14 +147,14 @@ std::unique_ptr<DwarfUnwinder> create_unwinder(pid_t pid) {
 }
 
 // How often ongoing stalls are looked for: about a quarter of the threshold.
-int tick_ms(const Options& options) {
+int tick_ms(const ProfileOptions& options) {
   double tick = options.threshold_ms / 4;
   return static_cast<int>(tick < 10 ? 10 : tick > 100 ? 100 : tick);
 }
 
 }  // namespace
 
-int run_profiler(const Options& options) {
+int run_profile(const ProfileOptions& options) {
   libbpf_set_print(options.verbose ? print_libbpf_all : print_libbpf_none);
   auto target = TargetProcess::open(options.pid);
   if (!target) return fail(target.error());

@@ -1,17 +1,11 @@
-#include "cli/options.hpp"
+#include "cli/profile_options.hpp"
 
-#include <CLI/CLI.hpp>
+#include <cstdio>
 
 namespace loopprof {
 
-std::variant<Options, int> parse_options(int argc, char** argv) {
-  Options o;
-  CLI::App app{
-      "loopprof: what blocked my event loop, for how long, and why.\n"
-      "Attaches to a running process (asyncio, uvloop, Node.js, any epoll/poll loop) with eBPF\n"
-      "and reports every busy period of a loop thread at or above the threshold.",
-      "loopprof"};
-  app.add_option("-p,--pid", o.pid, "Process to trace (all its threads)")->required();
+void add_profile_options(CLI::App& app, ProfileOptions& o) {
+  app.add_option("-p,--pid", o.pid, "Process to trace (all its threads)");
   app.add_option("-t,--threshold", o.threshold_ms, "Stall threshold in milliseconds")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -19,9 +13,7 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
                  "Stop after this many seconds (default: until "
                  "Ctrl-C or the target exits)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("-o,--output", o.folded_path,
-                 "Write folded stacks of the stalls (flame-graph input, weights in us)");
-  app.add_option("--events", o.events_path, "Write one JSON object per stall (JSON Lines)");
+  add_output_options(app, o.outputs);
   app.add_option("-F,--frequency", o.sample_hz, "CPU sampling frequency in Hz (0: off)")
       ->check(CLI::Range(0, 10000))
       ->capture_default_str();
@@ -37,17 +29,20 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
                "(needs an unstripped libpython; costs a few tens of us per callback) instead of "
                "estimating per-callback times from samples");
   app.add_flag("-v,--verbose", o.verbose, "Print probed features, hooks and stacks of each stall");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);    // prints help or the error
-    return code == 0 ? 0 : 2;  // documented: 2 is bad usage
+}
+
+bool validate_profile_options(const ProfileOptions& o) {
+  if (o.pid <= 0) {
+    std::fprintf(stderr,
+                 "loopprof: -p/--pid is required (or a command: dump, top, agent, report)\n"
+                 "Run with --help for more information.\n");
+    return false;
   }
   if ((o.ringbuf_mb & (o.ringbuf_mb - 1)) != 0) {
     std::fprintf(stderr, "loopprof: --ringbuf-size must be a power of two\n");
-    return 2;
+    return false;
   }
-  return o;
+  return true;
 }
 
 }  // namespace loopprof
