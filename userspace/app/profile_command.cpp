@@ -116,6 +116,18 @@ std::unique_ptr<python::PythonSupport> attach_python(pid_t pid, bpf_object* obje
   return std::move(python).value();
 }
 
+// JavaScript frames for V8 targets (Node.js); anything else keeps native frames.
+std::unique_ptr<node::NodeSupport> attach_node(pid_t pid) {
+  auto node = node::NodeSupport::attach(pid);
+  if (!node) {
+    fmt::print(stderr, "loopprof: warning: {}; JavaScript frames stay unnamed\n",
+               node.error().message);
+    if (!node.error().hint.empty()) fmt::print(stderr, "loopprof: hint: {}\n", node.error().hint);
+    return nullptr;
+  }
+  return std::move(node).value();
+}
+
 // Kernel frames are named from /proc/kallsyms; without it they stay addresses.
 std::unique_ptr<KernelSymbolizer> open_kernel_symbols() {
   auto kallsyms = KernelSymbolizer::open("/proc/kallsyms");
@@ -183,6 +195,8 @@ int run_profile(const ProfileOptions& options) {
   auto process_symbols = ProcessSymbolizer::create(options.pid);
   std::unique_ptr<DwarfUnwinder> unwinder = create_unwinder(options.pid);
   StackResolver resolver(*kernel_symbols, *process_symbols, unwinder.get(), python.get());
+  std::unique_ptr<node::NodeSupport> node = python ? nullptr : attach_node(options.pid);
+  resolver.set_node(node.get());
   StallCollector collector(target.value(), resolver, outputs->sinks(), config.threshold_ns,
                            config.sample_hz, options.precise);
 
@@ -198,7 +212,7 @@ int run_profile(const ProfileOptions& options) {
   fmt::print(stderr,
              "loopprof: attached to PID {} ({}{}), {} threads ({} waiting in a poll call), "
              "threshold {} ms, in {:.0f} ms; Ctrl-C to stop\n",
-             options.pid, target->command(), python ? ", " + python->description() : "",
+             options.pid, target->command(), python ? ", " + python->description() : (node ? ", " + node->description() : ""),
              target->thread_count(), seeded, options.threshold_ms, attach_ms);
 
   UniqueFd poller(epoll_create1(EPOLL_CLOEXEC));

@@ -19,7 +19,9 @@ namespace loopprof {
 
 namespace {
 
-constexpr int kDwarfRegisters = 17;  // rax..r15, rip: the layout of lp_user_regs
+constexpr int kDwarfRegisters = 17;
+constexpr unsigned kFramePointerRegister =
+    6;  // rbp in DWARF numbering  // rax..r15, rip: the layout of lp_user_regs
 static_assert(sizeof(lp_user_regs) == kDwarfRegisters * sizeof(Dwarf_Word));
 static_assert(offsetof(lp_user_regs, sp) == 7 * sizeof(Dwarf_Word));
 static_assert(offsetof(lp_user_regs, ip) == 16 * sizeof(Dwarf_Word));
@@ -61,6 +63,7 @@ struct DwarfUnwinder::State {
   bool bad_frame = false;
   uint64_t stack_used = 0;
   std::vector<uint64_t>* pcs = nullptr;
+  std::vector<uint64_t>* fps = nullptr;
 
   State() = default;
   State(const State&) = delete;
@@ -130,6 +133,9 @@ int on_frame(Dwfl_Frame* frame, void* arg) {
     return DWARF_CB_ABORT;
   }
   s.pcs->push_back(pc);
+  Dwarf_Word rbp = 0;
+  if (dwfl_frame_reg(frame, kFramePointerRegister, &rbp) != 0) rbp = 0;
+  s.fps->push_back(rbp);
   return s.pcs->size() >= s.options.max_frames ? DWARF_CB_ABORT : DWARF_CB_OK;
 }
 
@@ -221,6 +227,7 @@ UserUnwind DwarfUnwinder::run(const lp_user_snapshot& snapshot, pid_t tid) {
   s.bad_frame = false;
   s.stack_used = 0;
   s.pcs = &out.pcs;
+  s.fps = &out.fps;
   const int rc = dwfl_getthread_frames(s.dwfl, tid, on_frame, &s);
   // A return address that cannot be read ends the walk as if the frame were
   // the outermost one (rc 0): the read outside the copy tells them apart.
@@ -237,6 +244,7 @@ UserUnwind DwarfUnwinder::run(const lp_user_snapshot& snapshot, pid_t tid) {
   out.stack_used = static_cast<uint32_t>(s.stack_used);
   s.snapshot = nullptr;
   s.pcs = nullptr;
+  s.fps = nullptr;
   return out;
 }
 
