@@ -20,6 +20,8 @@ class StackResolver {
       : kernel_(kernel), process_(process), unwinder_(unwinder), python_(python) {}
 
   Frames resolve(const lp_capture_record& record);
+  // The target executed a new program: its Python support (or none).
+  void set_python(python::PythonSupport* python) { python_ = python; }
 
  private:
   Frames user_frames(const lp_capture_record& record);
