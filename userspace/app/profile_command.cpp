@@ -11,6 +11,7 @@
 #include <cstdarg>
 #include <memory>
 
+#include "app/exec_follower.hpp"
 #include "app/exit_code.hpp"
 #include "bpf/bpf_session.hpp"
 #include "bpf/features.hpp"
@@ -199,6 +200,8 @@ int run_profile(const ProfileOptions& options) {
   resolver.set_node(node.get());
   StallCollector collector(target.value(), resolver, outputs->sinks(), config.threshold_ns,
                            config.sample_hz, options.precise);
+  ExecFollower exec_follower(options.pid, session->object(), *process_symbols, unwinder.get(),
+                             resolver, python, options.precise);
 
   UniqueFd signals = stop_signals_fd();
   auto started = std::chrono::steady_clock::now();
@@ -239,17 +242,20 @@ int run_profile(const ProfileOptions& options) {
     }
     if (auto consumed = session->consume(); !consumed) return fail(consumed.error());
     collector.check_ongoing(session->threads(), monotonic_ns());
+    // An exec of the target (from the kernel's record): re-read the process.
+    if (collector.take_exec()) exec_follower.on_exec(target->command());
+    exec_follower.tick();
     // Once a second: new Python threads get frames from their first stall
-    // on, and an exec of the target gets its new image symbolized.
+    // on; threads whose exit record was lost are forgotten; an exec the
+    // kernel's record missed is caught by its new image.
     auto now = std::chrono::steady_clock::now();
     if (now - last_refresh >= std::chrono::seconds(1)) {
       last_refresh = now;
       if (python) (void)python->refresh_threads();
+      collector.lifecycle().sweep(target->thread_ids());
       if (target->image_changed()) {
-        fmt::print(stderr, "loopprof: PID {} executed {}: re-reading its memory map\n", options.pid,
-                   target->command());
-        process_symbols->refresh();
-        if (unwinder) (void)unwinder->refresh();
+        target->note_exec();
+        exec_follower.on_exec(target->command());
       }
     }
 
@@ -284,6 +290,8 @@ int run_profile(const ProfileOptions& options) {
       .ongoing_at_exit = stalls_at_exit(collector, threads),
       .dropped = session->dropped(),
       .stop_reason = stop_reason};
+  base.map_full = session->map_full();
+  base.max_threads = session->max_threads();
   session.reset();  // detach before writing outputs
   if (collector.malformed_records() > 0) base.dropped["malformed"] = collector.malformed_records();
 

@@ -71,6 +71,14 @@ nlohmann::json stall_json(const Stall& stall) {
           {"stacks", std::move(stacks)}};
 }
 
+// Times of a group of threads, added up.
+nlohmann::json times_json(const ThreadTimes& t) {
+  return {{"running_ms", ms(t.running_ns)}, {"runqueue_ms", ms(t.runqueue_ns)},
+          {"futex_ms", ms(t.futex_ns)},     {"sleep_ms", ms(t.sleep_ns)},
+          {"io_ms", ms(t.io_ns)},           {"other_ms", ms(t.other_ns)},
+          {"loop_idle_ms", ms(t.idle_ns)}};
+}
+
 nlohmann::json summary_json(const Summary& summary) {
   nlohmann::json loops = nlohmann::json::array();
   for (const auto& loop : summary.loops)
@@ -115,7 +123,12 @@ nlohmann::json summary_json(const Summary& summary) {
           {"stalls", summary.stalls},
           {"blocked_ms", ms(summary.blocked_ns)},
           {"loops", std::move(loops)},
+          {"loops_not_shown", summary.loops_not_shown},
           {"threads", std::move(threads)},
+          {"threads_not_shown", summary.threads_not_shown},
+          {"threads_not_shown_ms", times_json(summary.threads_not_shown_times)},
+          {"threads_exited", summary.threads_exited},
+          {"map_full", summary.map_full},
           {"callbacks", std::move(callbacks)},
           {"callback_method", summary.callback_method},
           {"dropped", summary.dropped},
