@@ -19,6 +19,7 @@
 #include "collector/stall_collector.hpp"
 #include "core/unique_fd.hpp"
 #include "latency/step_probe.hpp"
+#include "output/file_outputs.hpp"
 #include "output/sink.hpp"
 #include "python/python_support.hpp"
 #include "symbols/symbolizer.hpp"
@@ -74,16 +75,9 @@ struct Outputs {
 Result<Outputs> open_outputs(const ProfileOptions& options) {
   Outputs outputs;
   outputs.owned.push_back(make_text_report(stdout, options.verbose));
-  if (!options.outputs.folded.empty()) {
-    auto folded = make_folded_writer(options.outputs.folded);
-    if (!folded) return folded.error();
-    outputs.owned.push_back(std::move(folded).value());
-  }
-  if (!options.outputs.events.empty()) {
-    auto events = make_jsonl_writer(options.outputs.events);
-    if (!events) return events.error();
-    outputs.owned.push_back(std::move(events).value());
-  }
+  auto files = open_file_outputs(options.outputs);
+  if (!files) return files.error();
+  for (auto& sink : files.value()) outputs.owned.push_back(std::move(sink));
   return outputs;
 }
 
