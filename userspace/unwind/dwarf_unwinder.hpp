@@ -68,6 +68,8 @@ class DwarfUnwinder {
   explicit DwarfUnwinder(std::unique_ptr<State> state);
   bool maybe_refresh();  // refresh() unless one ran within refresh_interval
   UserUnwind run(const lp_user_snapshot& snapshot, pid_t tid);
+  UserUnwind checked_run(const lp_user_snapshot& snapshot, pid_t tid);
+  bool recover(UserUnwind& out, const lp_user_snapshot& snapshot, pid_t tid);
   std::unique_ptr<State> state_;
 };
 
