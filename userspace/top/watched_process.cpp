@@ -1,0 +1,101 @@
+#include "top/watched_process.hpp"
+
+#include <fmt/format.h>
+
+#include "top/monotonic_clock.hpp"
+
+namespace loopprof::top {
+
+namespace {
+
+void warn(const Error& error, const char* consequence) {
+  fmt::print(stderr, "loopprof: warning: {}; {}\n", error.message, consequence);
+  if (!error.hint.empty()) fmt::print(stderr, "loopprof: hint: {}\n", error.hint);
+}
+
+// Threads already blocked in a poll-family call at attach are seeded as "in
+// the loop's wait", so their first busy period is measured from its start.
+void seed_waiting_threads(const TargetProcess& target, BpfSession& session) {
+  for (const PollWaiter& waiter : target.poll_waiters()) {
+    lp_thread state{};
+    state.pid = static_cast<__u32>(target.pid());
+    state.loop_family = waiter.family;
+    state.loop_key = waiter.key;
+    state.loop_sp = waiter.user_sp;
+    state.in_wait = LP_IN_LOOP_WAIT;
+    session.seed_thread(waiter.tid, state);
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<WatchedProcess>> WatchedProcess::attach(pid_t pid,
+                                                               const SourceConfig& config,
+                                                               const Features& features,
+                                                               KernelSymbolizer& kernel_symbols) {
+  auto target = TargetProcess::open(pid);
+  if (!target) return target.error();
+  std::unique_ptr<WatchedProcess> watched(new WatchedProcess(std::move(target).value(), config));
+  WatchedProcess& w = *watched;
+
+  SessionConfig session_config{.pid = pid,
+                               .threshold_ns = config.threshold_ns,
+                               .sample_hz = config.sample_hz,
+                               .ringbuf_bytes = config.ringbuf_bytes};
+  auto opened = BpfSession::open(session_config, features);
+  if (!opened) return opened.error();
+  w.session_ = std::move(opened).value();
+  if (auto loaded = w.session_->load(); !loaded) return loaded.error();
+
+  auto python = python::PythonSupport::attach(pid, w.session_->object());
+  if (python)
+    w.python_ = std::move(python).value();
+  else
+    warn(python.error(), "stacks will show native frames only");
+  w.process_symbols_ = ProcessSymbolizer::create(pid);
+  if (auto unwinder = DwarfUnwinder::create(pid); unwinder)
+    w.unwinder_ = std::move(unwinder).value();
+  else
+    warn(unwinder.error(), "native stacks will use frame pointers only");
+  w.resolver_ = std::make_unique<StackResolver>(kernel_symbols, *w.process_symbols_,
+                                                w.unwinder_.get(), w.python_.get());
+  w.collector_ = std::make_unique<StallCollector>(w.target_, *w.resolver_,
+                                                  std::vector<OutputSink*>{&w.gatherer_},
+                                                  config.threshold_ns, config.sample_hz);
+
+  StallCollector* collector = w.collector_.get();
+  if (auto attached = w.session_->attach(
+          [collector](const void* data, size_t size) { collector->on_record(data, size); });
+      !attached)
+    return attached.error();
+  w.attach_ns_ = monotonic_ns();
+  seed_waiting_threads(w.target_, *w.session_);
+  w.last_refresh_ = std::chrono::steady_clock::now();
+  fmt::print(stderr, "loopprof: attached to PID {} ({}{}), {} threads\n", pid, w.target_.command(),
+             w.python_ ? ", " + w.python_->description() : "", w.target_.thread_count());
+  return watched;
+}
+
+std::string WatchedProcess::refresh() {
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_refresh_ < std::chrono::seconds(1)) return {};
+  last_refresh_ = now;
+  if (python_) (void)python_->refresh_threads();
+  if (!target_.image_changed()) return {};
+  process_symbols_->refresh();
+  if (unwinder_) (void)unwinder_->refresh();
+  return fmt::format("PID {} executed {}: re-read its memory map", pid(), command());
+}
+
+void WatchedProcess::collect(uint64_t now_ns, IntervalInput& into) {
+  auto threads = session_->threads();
+  for (Stall& stall : gatherer_.take()) into.stalls.push_back(std::move(stall));
+  for (Stall& stall : collector_->ongoing_now(threads, now_ns))
+    into.stalls.push_back(std::move(stall));
+  for (const auto& [tid, state] : threads)
+    if (shows_as_loop(state, now_ns, config_.threshold_ns))
+      into.loops.push_back(
+          loop_snapshot(pid(), tid, target_.thread_name(tid), state, now_ns, attach_ns_));
+}
+
+}  // namespace loopprof::top
