@@ -16,6 +16,7 @@
 #include "bpf/features.hpp"
 #include "collector/stack_resolver.hpp"
 #include "collector/stall_collector.hpp"
+#include "core/output_file.hpp"
 #include "core/unique_fd.hpp"
 #include "latency/step_probe.hpp"
 #include "output/sink.hpp"
@@ -70,9 +71,16 @@ struct Outputs {
   }
 };
 
+// Every output path is checked (directories, devices, symlinks, the same file
+// twice) before any is created, and all before BPF is attached. With an
+// output on stdout ('-'), the text report goes to stderr.
 Result<Outputs> open_outputs(const ProfileOptions& options) {
+  auto targets = resolve_outputs(options.outputs.all());
+  if (!targets) return targets.error();
+  bool stdout_taken = false;
+  for (const OutputTarget& target : targets.value()) stdout_taken |= target.is_stdout();
   Outputs outputs;
-  outputs.owned.push_back(make_text_report(stdout, options.verbose));
+  outputs.owned.push_back(make_text_report(stdout_taken ? stderr : stdout, options.verbose));
   if (!options.outputs.folded.empty()) {
     auto folded = make_folded_writer(options.outputs.folded);
     if (!folded) return folded.error();
@@ -159,6 +167,10 @@ int run_profile(const ProfileOptions& options) {
   auto target = TargetProcess::open(options.pid);
   if (!target) return fail(target.error());
   if (auto privileges = check_privileges(); !privileges) return fail(privileges.error());
+  // Ctrl-C from here on stops the run cleanly (no temporary file left behind).
+  UniqueFd signals = stop_signals_fd();
+  auto outputs = open_outputs(options);
+  if (!outputs) return fail(outputs.error());
   auto features = probe_features();
   if (!features) return fail(features.error());
   if (options.verbose) fmt::print(stderr, "loopprof: {}\n", features->describe());
@@ -176,8 +188,6 @@ int run_profile(const ProfileOptions& options) {
   std::unique_ptr<BpfSession> session = std::move(opened).value();
   if (auto loaded = session->load(); !loaded) return fail(loaded.error());
 
-  auto outputs = open_outputs(options);
-  if (!outputs) return fail(outputs.error());
   std::unique_ptr<python::PythonSupport> python = attach_python(options.pid, session->object());
   auto kernel_symbols = open_kernel_symbols();
   auto process_symbols = ProcessSymbolizer::create(options.pid);
@@ -186,7 +196,6 @@ int run_profile(const ProfileOptions& options) {
   StallCollector collector(target.value(), resolver, outputs->sinks(), config.threshold_ns,
                            config.sample_hz, options.precise);
 
-  UniqueFd signals = stop_signals_fd();
   auto started = std::chrono::steady_clock::now();
   if (auto attached = session->attach(
           [&collector](const void* data, size_t size) { collector.on_record(data, size); });

@@ -3,12 +3,20 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
+
+#include "core/output_file.hpp"
 
 namespace loopprof {
 
 struct OutputPaths {
   std::string folded;  // -o: folded stacks
   std::string events;  // --events: JSON Lines
+
+  // Every output option with its path (empty: not requested), so checks that
+  // concern all outputs (resolve_outputs: same file twice, directories,
+  // devices) see each one. A new output option adds its row here.
+  std::vector<NamedOutput> all() const { return {{"-o/--output", folded}, {"--events", events}}; }
 };
 
 void add_output_options(CLI::App& app, OutputPaths& paths);

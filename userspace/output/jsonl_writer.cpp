@@ -1,6 +1,6 @@
 #include <nlohmann/json.hpp>
 
-#include "core/atomic_file.hpp"
+#include "core/output_file.hpp"
 #include "output/sink.hpp"
 
 namespace loopprof {
@@ -124,7 +124,7 @@ nlohmann::json summary_json(const Summary& summary) {
 
 class JsonlWriter final : public OutputSink {
  public:
-  explicit JsonlWriter(AtomicFile file) : file_(std::move(file)) {}
+  explicit JsonlWriter(OutputFile file) : file_(std::move(file)) {}
 
   void stall(const Stall& stall) override {
     file_.write(stall_json(stall).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
@@ -141,13 +141,13 @@ class JsonlWriter final : public OutputSink {
   }
 
  private:
-  AtomicFile file_;
+  OutputFile file_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<OutputSink>> make_jsonl_writer(const std::string& path) {
-  auto file = AtomicFile::create(path);
+  auto file = OutputFile::create(path);
   if (!file) return file.error();
   return std::unique_ptr<OutputSink>(new JsonlWriter(std::move(file).value()));
 }
