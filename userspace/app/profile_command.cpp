@@ -201,6 +201,9 @@ int run_profile(const ProfileOptions& options) {
           [&collector](const void* data, size_t size) { collector.on_record(data, size); });
       !attached)
     return fail(attached.error());
+  if (target->exited())
+    return fail(Error::failed(fmt::format("trace PID {}", options.pid),
+                              "it exited while loopprof was attaching"));
   size_t seeded = seed_waiting_threads(target.value(), *session);
   auto attach_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/unique_fd.hpp"
+#include "target/proc_path.hpp"
 
 namespace loopprof {
 
@@ -118,7 +119,7 @@ std::string perf_map_path(pid_t pid) {
     while (fields >> value) ns_pid = value;  // the innermost namespace is last
     break;
   }
-  return fmt::format("/proc/{}/root/tmp/perf-{}.map", pid, ns_pid);
+  return fmt::format("{}/root/tmp/perf-{}.map", proc_dir(pid), ns_pid);
 }
 
 }  // namespace loopprof
