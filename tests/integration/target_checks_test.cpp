@@ -55,8 +55,8 @@ TEST(TargetChecks, ProcessWhoseMainThreadExitedKeepsItsFrames) {
       << target.describe();
   std::this_thread::sleep_for(milliseconds(300));  // past pthread_exit
   TempDir dir{"loopprof-main-exits"};
-  Process loopprof = run_loopprof(target.pid(), {"-d", "3", "--events", dir.file("e.jsonl")},
-                                  milliseconds(30000));
+  Process loopprof =
+      run_loopprof(target.pid(), {"-d", "3", "--events", dir.file("e.jsonl")}, milliseconds(30000));
   ASSERT_EQ(loopprof.wait_exit(milliseconds(30000)), 0) << loopprof.describe();
   bool python_frame = false, native_frame = false;
   for (const auto& event : read_jsonl(dir.file("e.jsonl"))) {
