@@ -17,6 +17,7 @@
 #include "bpf/features.hpp"
 #include "collector/stack_resolver.hpp"
 #include "collector/stall_collector.hpp"
+#include "core/output_file.hpp"
 #include "core/unique_fd.hpp"
 #include "latency/step_probe.hpp"
 #include "output/file_outputs.hpp"
@@ -72,9 +73,16 @@ struct Outputs {
   }
 };
 
+// Every output path is checked (directories, devices, symlinks, the same file
+// twice) before any is created, and all before BPF is attached. With an
+// output on stdout ('-'), the text report goes to stderr.
 Result<Outputs> open_outputs(const ProfileOptions& options) {
+  auto targets = resolve_outputs(options.outputs.all());
+  if (!targets) return targets.error();
+  bool stdout_taken = false;
+  for (const OutputTarget& target : targets.value()) stdout_taken |= target.is_stdout();
   Outputs outputs;
-  outputs.owned.push_back(make_text_report(stdout, options.verbose));
+  outputs.owned.push_back(make_text_report(stdout_taken ? stderr : stdout, options.verbose));
   auto files = open_file_outputs(options.outputs);
   if (!files) return files.error();
   for (auto& sink : files.value()) outputs.owned.push_back(std::move(sink));
@@ -166,6 +174,10 @@ int run_profile(const ProfileOptions& options) {
   auto target = TargetProcess::open(options.pid);
   if (!target) return fail(target.error());
   if (auto privileges = check_privileges(); !privileges) return fail(privileges.error());
+  // Ctrl-C from here on stops the run cleanly (no temporary file left behind).
+  UniqueFd signals = stop_signals_fd();
+  auto outputs = open_outputs(options);
+  if (!outputs) return fail(outputs.error());
   auto features = probe_features();
   if (!features) return fail(features.error());
   if (options.verbose) fmt::print(stderr, "loopprof: {}\n", features->describe());
@@ -183,8 +195,6 @@ int run_profile(const ProfileOptions& options) {
   std::unique_ptr<BpfSession> session = std::move(opened).value();
   if (auto loaded = session->load(); !loaded) return fail(loaded.error());
 
-  auto outputs = open_outputs(options);
-  if (!outputs) return fail(outputs.error());
   std::unique_ptr<python::PythonSupport> python = attach_python(options.pid, session->object());
   auto kernel_symbols = open_kernel_symbols();
   auto process_symbols = ProcessSymbolizer::create(options.pid);
@@ -197,12 +207,14 @@ int run_profile(const ProfileOptions& options) {
   ExecFollower exec_follower(options.pid, session->object(), *process_symbols, unwinder.get(),
                              resolver, python, options.precise);
 
-  UniqueFd signals = stop_signals_fd();
   auto started = std::chrono::steady_clock::now();
   if (auto attached = session->attach(
           [&collector](const void* data, size_t size) { collector.on_record(data, size); });
       !attached)
     return fail(attached.error());
+  if (target->exited())
+    return fail(Error::failed(fmt::format("trace PID {}", options.pid),
+                              "it exited while loopprof was attaching"));
   size_t seeded = seed_waiting_threads(target.value(), *session);
   auto attach_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();

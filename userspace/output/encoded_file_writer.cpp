@@ -1,7 +1,7 @@
 #include <fmt/format.h>
 
 #include "output/format_writers.hpp"
-#include "output/output_file.hpp"
+#include "core/output_file.hpp"
 #include "output/pprof_profile.hpp"
 
 namespace loopprof {
@@ -33,7 +33,7 @@ class EncodedFileWriter final : public OutputSink {
 
 Result<std::unique_ptr<OutputSink>> make_encoded_file_writer(const std::string& path,
                                                              StallEncoder encode) {
-  auto file = open_output_file(path);
+  auto file = OutputFile::create(path);
   if (!file) return file.error();
   return std::unique_ptr<OutputSink>(
       new EncodedFileWriter(std::move(file).value(), std::move(encode)));

@@ -1,4 +1,4 @@
-#include "core/atomic_file.hpp"
+#include "core/output_file.hpp"
 #include "output/events_json.hpp"
 #include "output/sink.hpp"
 
@@ -12,7 +12,7 @@ std::string line_of(const nlohmann::json& object) {
 
 class JsonlWriter final : public OutputSink {
  public:
-  explicit JsonlWriter(AtomicFile file) : file_(std::move(file)) {}
+  explicit JsonlWriter(OutputFile file) : file_(std::move(file)) {}
 
   void stall(const Stall& stall) override {
     file_.write(line_of(stall_to_json(stall)));
@@ -26,13 +26,13 @@ class JsonlWriter final : public OutputSink {
   }
 
  private:
-  AtomicFile file_;
+  OutputFile file_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<OutputSink>> make_jsonl_writer(const std::string& path) {
-  auto file = AtomicFile::create(path);
+  auto file = OutputFile::create(path);
   if (!file) return file.error();
   return std::unique_ptr<OutputSink>(new JsonlWriter(std::move(file).value()));
 }

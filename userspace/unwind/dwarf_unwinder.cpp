@@ -18,6 +18,7 @@
 
 #include "symbols/proc_maps.hpp"
 #include "unwind/vdso_image.hpp"
+#include "target/proc_path.hpp"
 
 namespace loopprof {
 
@@ -186,8 +187,8 @@ int on_frame(Dwfl_Frame* frame, void* arg) {
 // The file libdwfl opens for a mapped module.
 std::string module_file(const State& s, const Mapping& m) {
   if (m.vdso()) return s.vdso->path();
-  if (m.deleted) return fmt::format("/proc/{}/map_files/{:x}-{:x}", s.pid, m.start, m.end);
-  return fmt::format("/proc/{}/root{}", s.pid, m.path);
+  if (m.deleted) return fmt::format("{}/map_files/{:x}-{:x}", proc_dir(s.pid), m.start, m.end);
+  return proc_dir(s.pid) + "/root" + m.path;
 }
 
 // Reports every executable ELF mapping: base is where the file's offset 0 is
@@ -299,7 +300,7 @@ Result<std::unique_ptr<DwarfUnwinder>> DwarfUnwinder::create(pid_t pid,
   if (!s->dwfl) return Error::failed("start libdwfl", dwfl_error());
   if (auto st = report_modules(*s); !st) return st.error();
   elf_version(EV_CURRENT);
-  s->backend_fd = open(fmt::format("/proc/{}/exe", pid).c_str(), O_RDONLY | O_CLOEXEC);
+  s->backend_fd = open((proc_dir(pid) + "/exe").c_str(), O_RDONLY | O_CLOEXEC);
   if (s->backend_fd >= 0) s->backend_elf = elf_begin(s->backend_fd, ELF_C_READ_MMAP, nullptr);
   if (!dwfl_attach_state(s->dwfl, s->backend_elf, pid, &kThreadCallbacks, s.get()))
     return Error::failed(fmt::format("set up unwinding for process {}", pid), dwfl_error(),
