@@ -1,5 +1,6 @@
-// A target that executes a new program (the same interpreter again, or
-// Debian's python3 executing a pyenv CPython 3.12 with a shared libpython):
+// A target that executes a new program (a PIE interpreter with a shared
+// libpython executing itself again, or Debian's python3 executing a pyenv
+// CPython 3.12):
 // the stalls of the new program show Python and native frames again. Needs root.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -90,14 +91,9 @@ void expect_frames_after_exec(const ExecRun& run) {
   EXPECT_GE(named, 3u) << "stacks after the exec:\n" << seen << run.diagnostics;
 }
 
-TEST(Exec, SameInterpreterReExecutedShowsPythonAndNativeFramesAgain) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root";
-  ExecRun run = run_exec({"/usr/bin/python3", fixture_source("exec_app.py")});
-  expect_frames_after_exec(run);
-}
-
-TEST(Exec, DebianPythonExecutingPyenvSharedLibpythonShowsItsFrames) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+// A pyenv CPython 3.12 (PIE, shared libpython: its addresses move with every
+// exec), or "" if there is none.
+std::string pyenv_python312() {
   const char* home = std::getenv("HOME");
   std::filesystem::path versions =
       std::getenv("PYENV_ROOT") ? std::filesystem::path(std::getenv("PYENV_ROOT")) / "versions"
@@ -108,7 +104,21 @@ TEST(Exec, DebianPythonExecutingPyenvSharedLibpythonShowsItsFrames) {
       if (entry.path().filename().string().rfind("3.12", 0) == 0 &&
           std::filesystem::exists(entry.path() / "bin/python3.12"))
         python = (entry.path() / "bin/python3.12").string();
-  if (python.empty()) GTEST_SKIP() << "no pyenv CPython 3.12 under " << versions;
+  return python;
+}
+
+TEST(Exec, SameInterpreterReExecutedShowsPythonAndNativeFramesAgain) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  const std::string python = pyenv_python312();
+  if (python.empty()) GTEST_SKIP() << "no pyenv CPython 3.12";
+  ExecRun run = run_exec({python, fixture_source("exec_app.py")});
+  expect_frames_after_exec(run);
+}
+
+TEST(Exec, DebianPythonExecutingPyenvSharedLibpythonShowsItsFrames) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  const std::string python = pyenv_python312();
+  if (python.empty()) GTEST_SKIP() << "no pyenv CPython 3.12";
   ExecRun run = run_exec({"/usr/bin/python3", fixture_source("exec_app.py"), python});
   EXPECT_NE(run.exec_line.find(" 3.12."), std::string::npos) << run.exec_line;
   expect_frames_after_exec(run);

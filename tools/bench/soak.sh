@@ -41,7 +41,7 @@ while :; do
   now=$(( $(date +%s) - start ))
   r=$(rss "$lp_pid")
   cpu=$(awk '{printf "%.1f", ($14 + $15) / 100}' "/proc/$lp_pid/stat")
-  started=$(grep '^threads' "$out/target.log" | tail -1 | awk '{print $2}')
+  started=$(awk '/^threads/ {n = $2} END {print n + 0}' "$out/target.log")
   echo "| $now | $r | $cpu | ${started:-0} |"
   echo "$now $r" >>"$out/rss.tsv"
   [ "$now" -ge "$seconds" ] && break
