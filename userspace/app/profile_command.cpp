@@ -11,6 +11,7 @@
 #include <cstdarg>
 #include <memory>
 
+#include "app/busy_at_attach.hpp"
 #include "app/exit_code.hpp"
 #include "bpf/bpf_session.hpp"
 #include "bpf/features.hpp"
@@ -192,14 +193,18 @@ int run_profile(const ProfileOptions& options) {
           [&collector](const void* data, size_t size) { collector.on_record(data, size); });
       !attached)
     return fail(attached.error());
-  size_t seeded = seed_waiting_threads(target.value(), *session);
+  size_t busy = seed_busy_loops(options.pid, *session, collector, *kernel_symbols,
+                                *process_symbols, unwinder.get(), monotonic_ns(), options.verbose);
+  size_t seeded = seed_waiting_threads(target.value(), *session) + busy;
   auto attach_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   fmt::print(stderr,
-             "loopprof: attached to PID {} ({}{}), {} threads ({} waiting in a poll call), "
+             "loopprof: attached to PID {} ({}{}), {} threads ({} waiting in a poll call{}), "
              "threshold {} ms, in {:.0f} ms; Ctrl-C to stop\n",
              options.pid, target->command(), python ? ", " + python->description() : "",
-             target->thread_count(), seeded, options.threshold_ms, attach_ms);
+             target->thread_count(), seeded - busy,
+             busy ? fmt::format(", {} loop(s) busy since before attach", busy) : "",
+             options.threshold_ms, attach_ms);
 
   UniqueFd poller(epoll_create1(EPOLL_CLOEXEC));
   for (int fd : {session->ring_epoll_fd(), signals.get(), target->exit_fd()}) {

@@ -15,6 +15,7 @@
 #include "collector/stack_resolver.hpp"
 #include "collector/stall_assembler.hpp"
 #include "collector/summary_builder.hpp"
+#include "collector/wait_notes.hpp"
 #include "latency/callback_stats.hpp"
 #include "output/sink.hpp"
 #include "target/target_process.hpp"
@@ -30,7 +31,8 @@ class StallCollector {
         sinks_(std::move(sinks)),
         threshold_ns_(threshold_ns),
         sample_hz_(sample_hz),
-        callbacks_(sample_hz ? 1000000000ull / sample_hz : 0, precise) {}
+        callbacks_(sample_hz ? 1000000000ull / sample_hz : 0, precise),
+        notes_(target.pid()) {}
 
   void on_record(const void* data, size_t size);
   // Reports busy periods past the threshold that have not ended yet (once
@@ -45,6 +47,8 @@ class StallCollector {
   const SummaryBuilder& summary();
   uint64_t malformed_records() const { return malformed_records_; }
   bool saw_loop() const { return saw_loop_; }
+  // What stalls waited on; notes of stalls under way at attach go here.
+  WaitNotes& wait_notes() { return notes_; }
 
  private:
   void on_stall(const lp_stall_record& record);
@@ -67,6 +71,7 @@ class StallCollector {
   std::unordered_map<pid_t, std::string>
       off_cpu_callback_;  // callback of the open off-CPU interval
   SummaryBuilder summary_;
+  WaitNotes notes_;
   std::set<std::pair<pid_t, uint64_t>> reported_ongoing_;  // (tid, seq)
   uint64_t malformed_records_ = 0;
   bool saw_loop_ = false;

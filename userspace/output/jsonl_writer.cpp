@@ -53,22 +53,26 @@ nlohmann::json stall_json(const Stall& stall) {
                       {"weight_us", stack.weight_us},
                       {"state", cpu_state_name(stack.state)}});
   }
-  return {{"event", "stall"},
-          {"pid", stall.pid},
-          {"tid", stall.tid},
-          {"thread", stall.thread},
-          {"seq", stall.seq},
-          {"start_ns", stall.start_ns},
-          {"duration_ms", ms(stall.duration_ns)},
-          {"on_cpu_ms", ms(stall.on_cpu_ns)},
-          {"off_cpu_ms", ms(stall.off_cpu_ns)},
-          {"ongoing", stall.ongoing},
-          {"thread_exited", stall.thread_exited},
-          {"at_exit", stall.at_exit},
-          {"cause", main_cause(stall.breakdown)},
-          {"breakdown", breakdown_json(stall.breakdown)},
-          {"wakers", wakers_json(stall.wakers)},
-          {"stacks", std::move(stacks)}};
+  nlohmann::json out = {{"event", "stall"},
+                        {"pid", stall.pid},
+                        {"tid", stall.tid},
+                        {"thread", stall.thread},
+                        {"seq", stall.seq},
+                        {"start_ns", stall.start_ns},
+                        {"duration_ms", ms(stall.duration_ns)},
+                        {"on_cpu_ms", ms(stall.on_cpu_ns)},
+                        {"off_cpu_ms", ms(stall.off_cpu_ns)},
+                        {"ongoing", stall.ongoing},
+                        {"thread_exited", stall.thread_exited},
+                        {"at_exit", stall.at_exit},
+                        {"cause", main_cause(stall.breakdown)},
+                        {"breakdown", breakdown_json(stall.breakdown)},
+                        {"wakers", wakers_json(stall.wakers)},
+                        {"stacks", std::move(stacks)}};
+  out["began_before_attach"] = stall.began_before_attach;
+  if (!stall.waited_on.empty()) out["waited_on"] = stall.waited_on;
+  if (!stall.deadlock.empty()) out["deadlock"] = stall.deadlock;
+  return out;
 }
 
 nlohmann::json summary_json(const Summary& summary) {

@@ -177,13 +177,20 @@ std::string LiveThread::waiting_on(const std::vector<LiveThread>& all) const {
   return what;
 }
 
-Result<std::unique_ptr<ThreadInspector>> ThreadInspector::open(pid_t pid) {
+Result<std::unique_ptr<ThreadInspector>> ThreadInspector::start(pid_t pid) {
   std::unique_ptr<ThreadInspector> inspector(new ThreadInspector(pid));
   auto session = TaskSnapshotSession::open(pid);
   if (!session) return session.error();
   inspector->session_ = std::move(session).value();
   auto python = python::PythonSupport::attach(pid, inspector->session_->object());
   if (python) inspector->python_ = std::move(python).value();  // else: native frames only
+  return inspector;
+}
+
+Result<std::unique_ptr<ThreadInspector>> ThreadInspector::open(pid_t pid) {
+  auto started = start(pid);
+  if (!started) return started.error();
+  std::unique_ptr<ThreadInspector> inspector = std::move(started).value();
   auto kernel = KernelSymbolizer::open("/proc/kallsyms");
   inspector->kernel_ = kernel ? std::move(kernel).value() : KernelSymbolizer::create();
   inspector->process_ = ProcessSymbolizer::create(pid);
@@ -192,6 +199,17 @@ Result<std::unique_ptr<ThreadInspector>> ThreadInspector::open(pid_t pid) {
   inspector->resolver_ =
       std::make_unique<StackResolver>(*inspector->kernel_, *inspector->process_,
                                       inspector->unwinder_.get(), inspector->python_.get());
+  return inspector;
+}
+
+Result<std::unique_ptr<ThreadInspector>> ThreadInspector::open(pid_t pid, KernelSymbolizer& kernel,
+                                                               ProcessSymbolizer& process,
+                                                               DwarfUnwinder* unwinder) {
+  auto started = start(pid);
+  if (!started) return started.error();
+  std::unique_ptr<ThreadInspector> inspector = std::move(started).value();
+  inspector->resolver_ =
+      std::make_unique<StackResolver>(kernel, process, unwinder, inspector->python_.get());
   return inspector;
 }
 
