@@ -316,7 +316,7 @@ Result<LiveProcess> ThreadInspector::inspect() {
     if (t.lock_kind == "GIL" && process.gil_holder) t.lock_holder = process.gil_holder;
 
   // A native loop no frame names: an epoll descriptor that no thread waits
-  // on, and exactly one native thread outside any poll wait to own it.
+  // on, and one native thread outside any poll wait to own it.
   size_t epoll_fds = count_epoll_fds(pid_);
   std::set<uint64_t> waited;
   size_t busy_loops = 0;
@@ -326,8 +326,12 @@ Result<LiveProcess> ThreadInspector::inspect() {
     if (!t.loop.empty() && !t.in_loop_wait) ++busy_loops;
     if (t.loop.empty() && t.wait_family == LP_WAIT_NONE && !t.python) candidates.push_back(&t);
   }
-  if (epoll_fds > waited.size() + busy_loops && candidates.size() == 1)
-    candidates[0]->loop = "epoll";
+  // With several, the main thread is taken (where most programs run their loop).
+  if (epoll_fds > waited.size() + busy_loops && !candidates.empty()) {
+    if (candidates.size() == 1) candidates[0]->loop = "epoll";
+    for (LiveThread* t : candidates)
+      if (candidates.size() > 1 && t->tid == pid_) t->loop = "epoll";
+  }
   for (LiveThread& t : process.threads)  // Node runs its loop on the main thread
     if (t.loop.empty() && t.tid == pid_ && t.name == "node") t.loop = "Node.js";
   return process;
