@@ -33,18 +33,6 @@ struct {
   __type(value, struct lp_task_snapshot);
 } scratch SEC(".maps");
 
-/* A blocked or preempted task's se.exec_start is its CPU's clock_task when it
- * left the CPU (its run queue's, reached through se.cfs_rq); that clock now (never ahead of the
- * truth: it only advances, and leaves out interrupt time) gives a lower bound of the time off CPU.
- */
-static __always_inline __u64 off_cpu_lower_bound(struct task_struct* task) {
-  __u64 left = BPF_CORE_READ(task, se.exec_start), clock;
-
-  if (!left || !bpf_core_field_exists(struct cfs_rq, rq)) return 0;
-  clock = BPF_CORE_READ(task, se.cfs_rq, rq, clock_task);
-  return clock > left ? clock - left : 0;
-}
-
 SEC("iter.s/task")
 int snapshot_tasks(struct bpf_iter__task* ctx) {
   struct seq_file* seq = ctx->meta->seq;
@@ -61,7 +49,10 @@ int snapshot_tasks(struct bpf_iter__task* ctx) {
   s->state = task->__state;
   s->on_cpu = task->on_cpu;
   s->ts_ns = bpf_ktime_get_ns();
-  s->off_cpu_ns = s->on_cpu ? 0 : off_cpu_lower_bound(task);
+  /* Not filled: se.exec_start against its run queue's clock_task overstated
+   * the time off CPU on this kernel (a sleeper of 4 s read as 119 s), and a
+   * bound that can overstate is no bound. Userspace counts from attach. */
+  s->off_cpu_ns = 0;
   bpf_probe_read_kernel_str(s->comm, sizeof(s->comm), task->comm);
   regs = (struct pt_regs*)bpf_task_pt_regs(task);
   s->syscall_nr = -1;

@@ -11,6 +11,7 @@
 #include <cstdarg>
 #include <memory>
 
+#include "app/busy_at_attach.hpp"
 #include "app/exec_follower.hpp"
 #include "app/exit_code.hpp"
 #include "bpf/bpf_session.hpp"
@@ -215,14 +216,19 @@ int run_profile(const ProfileOptions& options) {
   if (target->exited())
     return fail(Error::failed(fmt::format("trace PID {}", options.pid),
                               "it exited while loopprof was attaching"));
-  size_t seeded = seed_waiting_threads(target.value(), *session);
+  size_t busy = seed_busy_loops(options.pid, *session, collector, *kernel_symbols, *process_symbols,
+                                unwinder.get(), monotonic_ns(), options.verbose);
+  size_t seeded = seed_waiting_threads(target.value(), *session) + busy;
   auto attach_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   fmt::print(stderr,
-             "loopprof: attached to PID {} ({}{}), {} threads ({} waiting in a poll call), "
+             "loopprof: attached to PID {} ({}{}), {} threads ({} waiting in a poll call{}), "
              "threshold {} ms, in {:.0f} ms; Ctrl-C to stop\n",
-             options.pid, target->command(), python ? ", " + python->description() : (node ? ", " + node->description() : ""),
-             target->thread_count(), seeded, options.threshold_ms, attach_ms);
+             options.pid, target->command(),
+             python ? ", " + python->description() : (node ? ", " + node->description() : ""),
+             target->thread_count(), seeded - busy,
+             busy ? fmt::format(", {} loop(s) busy since before attach", busy) : "",
+             options.threshold_ms, attach_ms);
 
   UniqueFd poller(epoll_create1(EPOLL_CLOEXEC));
   for (int fd : {session->ring_epoll_fd(), signals.get(), target->exit_fd()}) {

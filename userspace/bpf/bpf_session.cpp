@@ -202,9 +202,9 @@ std::vector<std::pair<pid_t, lp_task_stats>> BpfSession::task_stats() const {
   return out;
 }
 
-void BpfSession::seed_thread(pid_t tid, const lp_thread& state) {
+bool BpfSession::seed_thread(pid_t tid, const lp_thread& state) {
   __u32 key = static_cast<__u32>(tid);
-  bpf_map_update_elem(bpf_map__fd(skel_->maps.threads), &key, &state, BPF_NOEXIST);
+  return bpf_map_update_elem(bpf_map__fd(skel_->maps.threads), &key, &state, BPF_NOEXIST) == 0;
 }
 
 uint64_t BpfSession::drop_count(uint32_t key) const {

@@ -59,8 +59,9 @@ class BpfSession {
   std::vector<std::pair<pid_t, lp_thread>> threads() const;
   // Time accounting and histograms of every thread of the target seen so far.
   std::vector<std::pair<pid_t, lp_task_stats>> task_stats() const;
-  // Inserts state for a thread not yet known to the BPF side.
-  void seed_thread(pid_t tid, const lp_thread& state);
+  // Inserts state for a thread not yet known to the BPF side; false if it
+  // is known already (or the map is full).
+  bool seed_thread(pid_t tid, const lp_thread& state);
   std::map<std::string, uint64_t> dropped() const;
   // Updates lost because a per-thread map was full (map name -> count): more
   // live threads at once than max_threads.

@@ -123,6 +123,7 @@ void StallCollector::on_capture(const lp_capture_record& record) {
       break;
     default:
       causes_.on_switch_out(tid, record.seq, frames, record.off_reason);
+      notes_.on_switch_out(record, frames);
       off_cpu_callback_[tid] = callback_of(frames);
       assembler_.on_switch_out(tid, record.seq, record.ts_ns, std::move(frames));
   }
@@ -138,6 +139,7 @@ void StallCollector::on_resume(const lp_resume_record& record) {
   pid_t tid = static_cast<pid_t>(record.tid);
   lifecycle_.saw(tid);
   causes_.on_resume(tid, record.seq, record.blocked_ns);
+  notes_.on_resume(tid, record.seq, record.blocked_ns);
   if (auto it = off_cpu_callback_.find(tid); it != off_cpu_callback_.end()) {
     callbacks_.on_off_cpu(tid, record.seq, it->second, record.off_ns);
     off_cpu_callback_.erase(it);
@@ -200,9 +202,11 @@ void StallCollector::on_stall(const lp_stall_record& record) {
   stall.pid = static_cast<pid_t>(record.pid);
   stall.thread = target_.thread_name(tid);
   stall.thread_exited = record.flags & LP_STALL_THREAD_EXIT;
+  notes_.apply(stall);
   if (stall.thread_exited) {
     assembler_.forget(tid);
     causes_.forget(tid);
+    notes_.forget(tid);
   }
   reported_ongoing_.erase({tid, record.seq});
   summary_.add_stall(stall);
@@ -233,6 +237,7 @@ Stall StallCollector::ongoing_stall(pid_t tid, const lp_thread& state, uint64_t 
   stall.pid = target_.pid();
   stall.tid = tid;
   stall.thread = target_.thread_name(tid);
+  notes_.apply(stall);
   return stall;
 }
 

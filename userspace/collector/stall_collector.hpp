@@ -16,6 +16,7 @@
 #include "collector/stall_assembler.hpp"
 #include "collector/summary_builder.hpp"
 #include "collector/thread_lifecycle.hpp"
+#include "collector/wait_notes.hpp"
 #include "latency/callback_stats.hpp"
 #include "output/sink.hpp"
 #include "target/target_process.hpp"
@@ -31,7 +32,8 @@ class StallCollector {
         sinks_(std::move(sinks)),
         threshold_ns_(threshold_ns),
         sample_hz_(sample_hz),
-        callbacks_(sample_hz ? 1000000000ull / sample_hz : 0, precise) {
+        callbacks_(sample_hz ? 1000000000ull / sample_hz : 0, precise),
+        notes_(target.pid()) {
     subscribe_tables();
   }
   StallCollector(const StallCollector&) = delete;
@@ -57,6 +59,8 @@ class StallCollector {
   uint64_t execs() const { return execs_; }
   // Entries of the per-thread tables (for tests and the soak benchmark).
   size_t thread_entries() const;
+  // What stalls waited on; notes of stalls under way at attach go here.
+  WaitNotes& wait_notes() { return notes_; }
 
  private:
   void on_stall(const lp_stall_record& record);
@@ -82,6 +86,7 @@ class StallCollector {
   std::unordered_map<pid_t, std::string>
       off_cpu_callback_;  // callback of the open off-CPU interval
   SummaryBuilder summary_;
+  WaitNotes notes_;
   std::set<std::pair<pid_t, uint64_t>> reported_ongoing_;  // (tid, seq)
   ThreadLifecycle lifecycle_;  // declared last: handlers point at the tables above
   uint64_t malformed_records_ = 0;

@@ -129,26 +129,30 @@ json stall_to_json(const Stall& stall) {
                       {"gil", w.gil},
                       {"blocked_ns", w.blocked_ns},
                       {"frame_details", details_json(w.frames)}});
-  return {{"event", "stall"},
-          {"pid", stall.pid},
-          {"tid", stall.tid},
-          {"thread", stall.thread},
-          {"seq", stall.seq},
-          {"start_ns", stall.start_ns},
-          {"duration_ms", ms(stall.duration_ns)},
-          {"on_cpu_ms", ms(stall.on_cpu_ns)},
-          {"off_cpu_ms", ms(stall.off_cpu_ns)},
-          {"ongoing", stall.ongoing},
-          {"thread_exited", stall.thread_exited},
-          {"at_exit", stall.at_exit},
-          {"cause", main_cause(stall.breakdown)},
-          {"breakdown", breakdown_ms(stall.breakdown)},
-          {"wakers", std::move(wakers)},
-          {"stacks", std::move(stacks)},
-          {"duration_ns", stall.duration_ns},
-          {"on_cpu_ns", stall.on_cpu_ns},
-          {"off_cpu_ns", stall.off_cpu_ns},
-          {"breakdown_ns", breakdown_ns(stall.breakdown)}};
+  json out = {{"event", "stall"},
+              {"pid", stall.pid},
+              {"tid", stall.tid},
+              {"thread", stall.thread},
+              {"seq", stall.seq},
+              {"start_ns", stall.start_ns},
+              {"duration_ms", ms(stall.duration_ns)},
+              {"on_cpu_ms", ms(stall.on_cpu_ns)},
+              {"off_cpu_ms", ms(stall.off_cpu_ns)},
+              {"ongoing", stall.ongoing},
+              {"thread_exited", stall.thread_exited},
+              {"at_exit", stall.at_exit},
+              {"cause", main_cause(stall.breakdown)},
+              {"breakdown", breakdown_ms(stall.breakdown)},
+              {"wakers", std::move(wakers)},
+              {"stacks", std::move(stacks)},
+              {"duration_ns", stall.duration_ns},
+              {"on_cpu_ns", stall.on_cpu_ns},
+              {"off_cpu_ns", stall.off_cpu_ns},
+              {"breakdown_ns", breakdown_ns(stall.breakdown)}};
+  out["began_before_attach"] = stall.began_before_attach;
+  if (!stall.waited_on.empty()) out["waited_on"] = stall.waited_on;
+  if (!stall.deadlock.empty()) out["deadlock"] = stall.deadlock;
+  return out;
 }
 
 Stall stall_from_json(const json& j) {
@@ -175,6 +179,9 @@ Stall stall_from_json(const json& j) {
                             .frames = frames_from(w.at("frame_details")),
                             .blocked_ns = w.at("blocked_ns"),
                             .gil = w.at("gil")});
+  stall.began_before_attach = j.value("began_before_attach", false);
+  stall.waited_on = j.value("waited_on", std::string());
+  stall.deadlock = j.value("deadlock", std::string());
   return stall;
 }
 

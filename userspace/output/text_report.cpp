@@ -31,13 +31,19 @@ class TextReport final : public OutputSink {
 
   void stall(const Stall& stall) override {
     std::string culprit = stall_culprit(stall);
-    fmt::print(out_, "{}  {}  tid {} ({})  {:.1f} ms{}  on-cpu {:.1f} ms  off-cpu {:.1f} ms{}{}\n",
+    fmt::print(out_,
+               "{}  {}  tid {} ({})  {}{:.1f} ms{}  on-cpu {:.1f} ms  off-cpu {:.1f} ms{}{}\n",
                wall_clock(stall.start_ns), stall.ongoing ? "ONGOING stall" : "stall", stall.tid,
-               stall.thread, ms(stall.duration_ns), stall.ongoing ? " so far" : "",
-               ms(stall.on_cpu_ns), ms(stall.off_cpu_ns), culprit.empty() ? "" : "  in ", culprit);
-    fmt::print(out_, "    why: {}{}{}\n", breakdown_text(stall.breakdown),
+               stall.thread, stall.began_before_attach ? "at least " : "", ms(stall.duration_ns),
+               stall.ongoing ? " so far" : "", ms(stall.on_cpu_ns), ms(stall.off_cpu_ns),
+               culprit.empty() ? "" : "  in ", culprit);
+    fmt::print(out_, "    why: {}{}{}{}{}\n", breakdown_text(stall.breakdown),
+               stall.waited_on.empty() ? "" : ": ", stall.waited_on,
                stall.wakers.empty() ? "" : "; ",
                stall.wakers.empty() ? "" : waker_text(stall.wakers.front()));
+    if (!stall.deadlock.empty()) fmt::print(out_, "    DEADLOCK: {}\n", stall.deadlock);
+    if (stall.began_before_attach)
+      fmt::print(out_, "    (began before loopprof attached: its duration is a lower bound)\n");
     if (stall.thread_exited) fmt::print(out_, "    (the thread exited during this stall)\n");
     if (stall.at_exit) fmt::print(out_, "    (still blocked when loopprof stopped)\n");
     if (verbose_) print_stacks(stall, 3);
@@ -66,9 +72,14 @@ class TextReport final : public OutputSink {
         fmt::print(out_, "  {:>9.1f} ms  tid {} ({})  at {}{}{}\n", ms(stall.duration_ns),
                    stall.tid, stall.thread, wall_clock(stall.start_ns),
                    culprit.empty() ? "" : "  in ", culprit);
-        fmt::print(out_, "               why: {}{}{}\n", breakdown_text(stall.breakdown),
+        fmt::print(out_, "               why: {}{}{}{}{}\n", breakdown_text(stall.breakdown),
+                   stall.waited_on.empty() ? "" : ": ", stall.waited_on,
                    stall.wakers.empty() ? "" : "; ",
                    stall.wakers.empty() ? "" : waker_text(stall.wakers.front()));
+        if (!stall.deadlock.empty())
+          fmt::print(out_, "               DEADLOCK: {}\n", stall.deadlock);
+        if (stall.began_before_attach)
+          fmt::print(out_, "               (began before loopprof attached: at least this long)\n");
       }
     }
     if (!summary.loops.empty()) {

@@ -177,13 +177,20 @@ std::string LiveThread::waiting_on(const std::vector<LiveThread>& all) const {
   return what;
 }
 
-Result<std::unique_ptr<ThreadInspector>> ThreadInspector::open(pid_t pid) {
+Result<std::unique_ptr<ThreadInspector>> ThreadInspector::start(pid_t pid) {
   std::unique_ptr<ThreadInspector> inspector(new ThreadInspector(pid));
   auto session = TaskSnapshotSession::open(pid);
   if (!session) return session.error();
   inspector->session_ = std::move(session).value();
   auto python = python::PythonSupport::attach(pid, inspector->session_->object());
   if (python) inspector->python_ = std::move(python).value();  // else: native frames only
+  return inspector;
+}
+
+Result<std::unique_ptr<ThreadInspector>> ThreadInspector::open(pid_t pid) {
+  auto started = start(pid);
+  if (!started) return started.error();
+  std::unique_ptr<ThreadInspector> inspector = std::move(started).value();
   auto kernel = KernelSymbolizer::open("/proc/kallsyms");
   inspector->kernel_ = kernel ? std::move(kernel).value() : KernelSymbolizer::create();
   inspector->process_ = ProcessSymbolizer::create(pid);
@@ -192,6 +199,17 @@ Result<std::unique_ptr<ThreadInspector>> ThreadInspector::open(pid_t pid) {
   inspector->resolver_ =
       std::make_unique<StackResolver>(*inspector->kernel_, *inspector->process_,
                                       inspector->unwinder_.get(), inspector->python_.get());
+  return inspector;
+}
+
+Result<std::unique_ptr<ThreadInspector>> ThreadInspector::open(pid_t pid, KernelSymbolizer& kernel,
+                                                               ProcessSymbolizer& process,
+                                                               DwarfUnwinder* unwinder) {
+  auto started = start(pid);
+  if (!started) return started.error();
+  std::unique_ptr<ThreadInspector> inspector = std::move(started).value();
+  inspector->resolver_ =
+      std::make_unique<StackResolver>(kernel, process, unwinder, inspector->python_.get());
   return inspector;
 }
 
@@ -298,7 +316,7 @@ Result<LiveProcess> ThreadInspector::inspect() {
     if (t.lock_kind == "GIL" && process.gil_holder) t.lock_holder = process.gil_holder;
 
   // A native loop no frame names: an epoll descriptor that no thread waits
-  // on, and exactly one native thread outside any poll wait to own it.
+  // on, and one native thread outside any poll wait to own it.
   size_t epoll_fds = count_epoll_fds(pid_);
   std::set<uint64_t> waited;
   size_t busy_loops = 0;
@@ -308,8 +326,12 @@ Result<LiveProcess> ThreadInspector::inspect() {
     if (!t.loop.empty() && !t.in_loop_wait) ++busy_loops;
     if (t.loop.empty() && t.wait_family == LP_WAIT_NONE && !t.python) candidates.push_back(&t);
   }
-  if (epoll_fds > waited.size() + busy_loops && candidates.size() == 1)
-    candidates[0]->loop = "epoll";
+  // With several, the main thread is taken (where most programs run their loop).
+  if (epoll_fds > waited.size() + busy_loops && !candidates.empty()) {
+    if (candidates.size() == 1) candidates[0]->loop = "epoll";
+    for (LiveThread* t : candidates)
+      if (candidates.size() > 1 && t->tid == pid_) t->loop = "epoll";
+  }
   for (LiveThread& t : process.threads)  // Node runs its loop on the main thread
     if (t.loop.empty() && t.tid == pid_ && t.name == "node") t.loop = "Node.js";
   return process;

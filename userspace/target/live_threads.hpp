@@ -66,11 +66,16 @@ struct LiveProcess {
 class ThreadInspector {
  public:
   static Result<std::unique_ptr<ThreadInspector>> open(pid_t pid);
+  // Borrows the caller's symbolizers and unwinder (they must outlive it).
+  static Result<std::unique_ptr<ThreadInspector>> open(pid_t pid, KernelSymbolizer& kernel,
+                                                       ProcessSymbolizer& process,
+                                                       DwarfUnwinder* unwinder);
   Result<LiveProcess> inspect();
   const python::PythonSupport* python() const { return python_.get(); }
 
  private:
   ThreadInspector(pid_t pid) : pid_(pid), fds_(pid) {}
+  static Result<std::unique_ptr<ThreadInspector>> start(pid_t pid);
   LiveThread describe(lp_task_snapshot& snapshot);
 
   pid_t pid_;

@@ -83,4 +83,10 @@ bool syscall_takes_fd(long nr) {
   return info && info->fd_first;
 }
 
+bool syscall_name_takes_fd(const std::string& name) {
+  for (const SyscallInfo& info : kSyscalls)
+    if (name == info.name) return info.fd_first;
+  return false;
+}
+
 }  // namespace loopprof

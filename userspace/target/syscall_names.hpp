@@ -9,5 +9,6 @@ namespace loopprof {
 std::string syscall_name(long nr);
 // Does this syscall's first argument name a file descriptor?
 bool syscall_takes_fd(long nr);
+bool syscall_name_takes_fd(const std::string& name);
 
 }  // namespace loopprof
