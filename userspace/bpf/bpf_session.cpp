@@ -207,21 +207,32 @@ void BpfSession::seed_thread(pid_t tid, const lp_thread& state) {
   bpf_map_update_elem(bpf_map__fd(skel_->maps.threads), &key, &state, BPF_NOEXIST);
 }
 
-std::map<std::string, uint64_t> BpfSession::dropped() const {
-  static constexpr std::pair<__u32, const char*> kinds[] = {
-      {LP_REC_STALL, "stall"},  {LP_REC_CAPTURE, "stack capture"}, {LP_REC_RESUME, "resume"},
-      {LP_REC_WAKE, "wake-up"}, {LP_REC_STEP, "callback step"},    {LP_REC_LOOP_EXIT, "loop exit"}};
-  std::map<std::string, uint64_t> out;
+uint64_t BpfSession::drop_count(uint32_t key) const {
   int cpus = libbpf_num_possible_cpus();
   std::vector<__u64> per_cpu(static_cast<size_t>(cpus > 0 ? cpus : 1));
-  for (auto [type, name] : kinds) {
-    __u32 key = type;
-    uint64_t total = 0;
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.drops), &key, per_cpu.data()) == 0)
-      for (__u64 n : per_cpu) total += n;
-    out[name] = total;
-  }
+  uint64_t total = 0;
+  __u32 k = key;
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.drops), &k, per_cpu.data()) == 0)
+    for (__u64 n : per_cpu) total += n;
+  return total;
+}
+
+std::map<std::string, uint64_t> BpfSession::dropped() const {
+  static constexpr std::pair<__u32, const char*> kinds[] = {{LP_REC_STALL, "stall"},
+                                                            {LP_REC_CAPTURE, "stack capture"},
+                                                            {LP_REC_RESUME, "resume"},
+                                                            {LP_REC_WAKE, "wake-up"},
+                                                            {LP_REC_STEP, "callback step"},
+                                                            {LP_REC_LOOP_EXIT, "loop exit"},
+                                                            {LP_REC_THREAD_EXIT, "thread exit"},
+                                                            {LP_REC_EXEC, "exec"}};
+  std::map<std::string, uint64_t> out;
+  for (auto [type, name] : kinds) out[name] = drop_count(type);
   return out;
+}
+
+std::map<std::string, uint64_t> BpfSession::map_full() const {
+  return {{"threads", drop_count(LP_FULL_THREADS)}, {"task_stats", drop_count(LP_FULL_TASK_STATS)}};
 }
 
 }  // namespace loopprof

@@ -62,6 +62,10 @@ class BpfSession {
   // Inserts state for a thread not yet known to the BPF side.
   void seed_thread(pid_t tid, const lp_thread& state);
   std::map<std::string, uint64_t> dropped() const;
+  // Updates lost because a per-thread map was full (map name -> count): more
+  // live threads at once than max_threads.
+  std::map<std::string, uint64_t> map_full() const;
+  uint32_t max_threads() const { return config_.max_threads; }
   size_t attached_programs() const { return links_.size(); }
 
  private:
@@ -69,6 +73,7 @@ class BpfSession {
   Status attach_programs();
   Status attach_cpu_sampler();
   Status attach_step_probes();
+  uint64_t drop_count(uint32_t key) const;
 
   loopprof_bpf* skel_;
   SessionConfig config_;

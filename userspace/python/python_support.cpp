@@ -61,6 +61,22 @@ Result<std::unique_ptr<PythonSupport>> PythonSupport::attach(pid_t pid, bpf_obje
   return support;
 }
 
+Status PythonSupport::detach(bpf_object* obj) {
+  auto config_fd = map_fd(obj, "lp_py_config");
+  if (!config_fd) return config_fd.error();
+  auto threads_fd = map_fd(obj, "lp_py_threads");
+  if (!threads_fd) return threads_fd.error();
+  lp_py_config off{};
+  off.layout = LP_PY_LAYOUT_NONE;
+  uint32_t zero = 0;
+  if (bpf_map_update_elem(config_fd.value(), &zero, &off, BPF_ANY) != 0)
+    return Error::failed("turn off the Python frame walker", std::strerror(errno));
+  uint64_t key = 0;
+  while (bpf_map_get_next_key(threads_fd.value(), nullptr, &key) == 0)
+    if (bpf_map_delete_elem(threads_fd.value(), &key) != 0) break;
+  return ok_status();
+}
+
 std::string PythonSupport::description() const {
   return fmt::format("CPython {} ({})", layout_.version.str(), image_.path);
 }

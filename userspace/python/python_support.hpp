@@ -41,6 +41,10 @@ class PythonSupport {
   // stacks stay native-only). The object must outlive the PythonSupport.
   static Result<std::unique_ptr<PythonSupport>> attach(pid_t pid, bpf_object* obj);
 
+  // Turns the BPF frame walker off and empties its thread map (the target
+  // executed a program that is not a CPython we can walk).
+  static Status detach(bpf_object* obj);
+
   PythonSupport(const PythonSupport&) = delete;
   PythonSupport& operator=(const PythonSupport&) = delete;
 

@@ -94,6 +94,16 @@ size_t TargetProcess::thread_count() const {
   return count;
 }
 
+std::unordered_set<pid_t> TargetProcess::thread_ids() const {
+  std::unordered_set<pid_t> ids;
+  DIR* dir = opendir(("/proc/" + std::to_string(pid_) + "/task").c_str());
+  if (!dir) return ids;
+  while (dirent* entry = readdir(dir))
+    if (entry->d_name[0] != '.') ids.insert(static_cast<pid_t>(std::atoi(entry->d_name)));
+  closedir(dir);
+  return ids;
+}
+
 bool TargetProcess::image_changed() {
   struct stat st {};
   if (stat(("/proc/" + std::to_string(pid_) + "/exe").c_str(), &st) != 0) return false;
@@ -102,6 +112,13 @@ bool TargetProcess::image_changed() {
   image_ = image;
   if (changed) command_ = read_first_line("/proc/" + std::to_string(pid_) + "/comm");
   return changed;
+}
+
+void TargetProcess::note_exec() {
+  image_ = {};
+  image_changed();
+  command_ = read_first_line("/proc/" + std::to_string(pid_) + "/comm");
+  thread_names_.clear();  // comm changes with the program
 }
 
 const std::string& TargetProcess::thread_name(pid_t tid) {

@@ -14,8 +14,13 @@ std::span<const uint64_t> frame_pointer_pcs(const lp_capture_record& record) {
 UserStack choose_user_stack(std::span<const uint64_t> frame_pointer, const UserUnwind& dwarf,
                             const std::function<bool(uint64_t)>& in_text) {
   using End = UserUnwind::End;
+  auto dwarf_stack = [&](UserStackSource source) {
+    UserStack out{dwarf.pcs, dwarf.fps, source, dwarf.end == End::complete};
+    out.fps.resize(out.pcs.size(), 0);
+    return out;
+  };
   if (!dwarf.pcs.empty() && (dwarf.end == End::complete || dwarf.end == End::depth_limit))
-    return {dwarf.pcs, UserStackSource::dwarf};
+    return dwarf_stack(UserStackSource::dwarf);
 
   size_t valid = 0;
   while (valid < frame_pointer.size() && in_text(frame_pointer[valid])) ++valid;
@@ -24,18 +29,23 @@ UserStack choose_user_stack(std::span<const uint64_t> frame_pointer, const UserU
   if (!dwarf.pcs.empty()) {
     const auto at = std::find(fp.begin(), fp.end(), dwarf.pcs.back());
     if (at != fp.end() && at + 1 != fp.end()) {
-      UserStack spliced{dwarf.pcs, UserStackSource::dwarf_then_frame_pointers};
+      UserStack spliced = dwarf_stack(UserStackSource::dwarf_then_frame_pointers);
       spliced.pcs.insert(spliced.pcs.end(), at + 1, fp.end());
       spliced.pcs.resize(std::min<size_t>(spliced.pcs.size(), LP_MAX_STACK_DEPTH));
+      spliced.fps.resize(spliced.pcs.size(), 0);
       return spliced;
     }
   }
   if (!dwarf.pcs.empty() && dwarf.pcs.size() >= fp.size())
-    return {dwarf.pcs, UserStackSource::dwarf};
-  if (!fp.empty()) return {{fp.begin(), fp.end()}, UserStackSource::frame_pointers};
+    return dwarf_stack(UserStackSource::dwarf);
+  auto walk = [](std::span<const uint64_t> pcs) {
+    return UserStack{{pcs.begin(), pcs.end()},
+                     std::vector<uint64_t>(pcs.size(), 0),
+                     UserStackSource::frame_pointers};
+  };
+  if (!fp.empty()) return walk(fp);
   // Nothing is known text (e.g. JIT code): the raw walk beats nothing.
-  if (!frame_pointer.empty())
-    return {{frame_pointer.begin(), frame_pointer.end()}, UserStackSource::frame_pointers};
+  if (!frame_pointer.empty()) return walk(frame_pointer);
   return {};
 }
 
@@ -43,7 +53,9 @@ UserStack best_user_stack(const lp_capture_record& record, DwarfUnwinder* unwind
   const auto fp = frame_pointer_pcs(record);
   if (!unwinder || !(record.snap.flags & LP_SNAP_REGS)) {
     if (fp.empty()) return {};
-    return {{fp.begin(), fp.end()}, UserStackSource::frame_pointers};
+    return {{fp.begin(), fp.end()},
+            std::vector<uint64_t>(fp.size(), 0),
+            UserStackSource::frame_pointers};
   }
   const UserUnwind dwarf = unwinder->unwind(record.snap, static_cast<pid_t>(record.tid));
   return choose_user_stack(fp, dwarf, [unwinder](uint64_t pc) { return unwinder->in_text(pc); });
