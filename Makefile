@@ -9,6 +9,7 @@ all: build
 
 deps:
 	@tools/install-deps.sh
+	@tools/npm-deps.sh
 
 $(BUILD_DIR)/CMakeCache.txt:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_INSTALL_PREFIX=$(PREFIX)

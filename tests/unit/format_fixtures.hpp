@@ -124,19 +124,4 @@ inline Summary sample_summary(const std::vector<Stall>& stalls) {
   return summary;
 }
 
-// Runs a shell command; its standard output, and its exit status in *status.
-inline std::string run_command(const std::string& command, int* status) {
-  std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    *status = -1;
-    return out;
-  }
-  char buffer[4096];
-  for (size_t n; (n = fread(buffer, 1, sizeof(buffer), pipe)) > 0;) out.append(buffer, n);
-  int rc = pclose(pipe);
-  *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  return out;
-}
-
 }  // namespace loopprof::testing

@@ -10,6 +10,7 @@
 #include <regex>
 
 #include "format_fixtures.hpp"
+#include "headless_browser.hpp"
 
 namespace loopprof {
 namespace {
