@@ -62,8 +62,8 @@ class RecordingMemory final : public python::MemoryReader {
 bool snapshot_of(pid_t pid, lp_user_snapshot& snap) {
   user_regs_struct r{};
   if (ptrace(PTRACE_GETREGS, pid, nullptr, &r) != 0) return false;
-  snap.regs = {r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp,
-               r.r8,  r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip};
+  snap.regs = {r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8,
+               r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip};
   snap.flags = LP_SNAP_REGS;
   python::ProcessMemory memory(pid);
   size_t want = LP_SNAP_STACK_BYTES;

@@ -125,7 +125,11 @@ class MapsSymbolizer final : public ProcessSymbolizer {
     if (symbolic.empty()) {
       // A binary without symbols here. A JIT may still have described it.
       if (options_.perf_map && from_perf_map(lookup)) return std::nullopt;
-      return Frames{unknown_frame(&mapping, address)};
+      Frame unnamed = unknown_frame(&mapping, address);
+      // Labelled by the start of its function, so samples in it add up.
+      if (auto start = module->function_start(*vaddr); start && *start <= *vaddr)
+        unnamed.offset = mapping.file_offset_of(lookup) - (*vaddr - *start);
+      return Frames{unnamed};
     }
     Frames frames;
     frames.reserve(symbolic.size());

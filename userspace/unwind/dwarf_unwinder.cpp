@@ -31,8 +31,13 @@ constexpr unsigned kStackPointerRegister = 7;
 constexpr unsigned kCalleeSaved[] = {3, 6, 7, 12, 13, 14, 15};
 // Recovery from a step the unwind tables could not make (or made wrongly):
 // how many stack slots become candidates, and how many recoveries a stack gets.
-constexpr int kMaxRecoveryCandidates = 8;
+constexpr int kMaxRecoveryCandidates = 32;
 constexpr int kMaxRecoveries = 4;
+constexpr size_t kMinRecoveredFrames = 3;
+// Return address slots are looked for this far above the failed frame's stack
+// pointer (OpenSSL's SHA-512 AVX2 code, the largest frame seen, uses ~3.4 KiB):
+// farther up, a stale address of a long-returned call is likelier than a caller.
+constexpr uint64_t kRecoveryWindow = 4096;
 // A read this far past the copied stack bytes is not a stack deeper than the copy.
 constexpr uint64_t kBeyondCopy = 1 << 20;
 static_assert(sizeof(lp_user_regs) == kDwarfRegisters * sizeof(Dwarf_Word));
@@ -409,7 +414,8 @@ bool DwarfUnwinder::recover(UserUnwind& out, const lp_user_snapshot& snapshot, p
   uint64_t slot = std::max(last.regs[kStackPointerRegister], base);
   slot = (slot + 7) & ~uint64_t{7};
   int candidates = 0;
-  for (; slot + 8 <= base + bytes && candidates < kMaxRecoveryCandidates; slot += 8) {
+  const uint64_t window_end = std::min(base + bytes, slot + kRecoveryWindow);
+  for (; slot + 8 <= window_end && candidates < kMaxRecoveryCandidates; slot += 8) {
     uint64_t value;
     std::memcpy(&value, snapshot.stack + (slot - base), sizeof(value));
     if (!in_text(value) || follows_call(s, value) != CallCheck::yes) continue;
@@ -422,7 +428,10 @@ bool DwarfUnwinder::recover(UserUnwind& out, const lp_user_snapshot& snapshot, p
     s.restart = start;
     UserUnwind more = checked_run(snapshot, tid);
     s.restart.reset();
-    if (more.pcs.empty() || (more.end == UserUnwind::End::failed && more.pcs.size() < 3)) continue;
+    // A stale return address left in the frame usually leads nowhere: the
+    // caller must unwind on for a few frames (a zero return address ends
+    // libdwfl's walk as if it were the outermost frame).
+    if (more.pcs.size() < kMinRecoveredFrames) continue;
     std::vector<State::FrameRegs> frames = before;
     frames.insert(frames.end(), s.frames.begin(), s.frames.end());
     out.pcs.insert(out.pcs.end(), more.pcs.begin(), more.pcs.end());
