@@ -21,7 +21,7 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 if ! command -v npm >/dev/null; then
-  echo "deps: npm is missing (install Debian's npm, e.g. 'sudo make deps')" >&2
+  echo "deps: npm is missing (install Node.js with npm (package nodejs), e.g. 'sudo make deps')" >&2
   exit 1
 fi
 echo "deps: npm install ${missing[*]} into $prefix"
