@@ -36,10 +36,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!layout) return 0;
   InputMemory memory(data + 1, size - 1);
   CodeObjects codes(memory, layout.value(), 0);
-  for (uint64_t offset : {0ull, 8ull, 64ull}) {
+  for (uint64_t offset : {uint64_t{0}, uint64_t{8}, uint64_t{64}}) {
     const CodeInfo* info = codes.get(kBase + offset);
     if (!info) continue;
-    for (uint64_t instr : {0ull, 2ull, 100ull, kBase + 200, ~0ull})
+    for (uint64_t instr : {uint64_t{0}, uint64_t{2}, uint64_t{100}, kBase + 200, ~uint64_t{0}})
       (void)codes.line_of(*info, kBase + offset, instr);
   }
   // 3.13+: the layout itself comes from the target's _Py_DebugOffsets.

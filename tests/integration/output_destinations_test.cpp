@@ -19,10 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A native loop that stalls 150 ms every ~250 ms for a while.
+// A native loop that stalls 150 ms every ~250 ms (for about 8 minutes).
 Process start_stalling_loop() {
   std::vector<std::string> argv{fixture_binary("epoll_loop"), "--no-wait", "--gap", "100"};
-  for (int i = 0; i < 80; ++i) argv.push_back("sleep:150");
+  for (int i = 0; i < 2000; ++i) argv.push_back("sleep:150");
   Process p = Process::spawn(argv);
   if (!p.wait_for_line(Stream::kStdout, "ready", milliseconds(10000)))
     throw std::runtime_error("fixture not ready\n" + p.describe());
@@ -74,7 +74,10 @@ class OutputDestinations : public ::testing::Test {
   }
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root";
-    ASSERT_TRUE(loop_ && loop_->running());
+    if (!loop_->running()) {  // a slow machine outlasted its steps
+      delete loop_;
+      loop_ = new Process(start_stalling_loop());
+    }
   }
   static pid_t pid() { return loop_->pid(); }
   static std::string spid() { return std::to_string(pid()); }
