@@ -24,10 +24,10 @@ lp_thread busy_state(pid_t pid, const LiveThread& t, bool has_epoll, uint64_t st
     state.off_cpu = 1;
     state.off_reason = t.off_reason;
     state.off_futex_addr = t.futex;
-  } else if (t.state == "runnable") {
-    state.off_cpu = 1;
-    state.off_reason = LP_OFF_RUNQ;
   }
+  // Running or runnable: seeded on CPU. Which of the two it is changes by
+  // the millisecond, and a thread seeded off CPU that is running by now
+  // would have its switch-outs ignored (its time would all read as run queue).
   return state;
 }
 
@@ -65,12 +65,12 @@ size_t seed_busy_loops(pid_t pid, BpfSession& session, StallCollector& collector
     collector.wait_notes().began_before_attach(
         t.tid, 1,
         AttachNote{.waited_on = t.waiting_on(live->threads), .deadlock = live->deadlock_of(t.tid)});
-    if (t.state != "running") {  // its stacks of the wait under way
+    if (t.state == "blocked") {  // its stacks of the wait under way
       lp_capture_record capture = t.capture;
       capture.seq = 1;
       capture.ts_ns = start;
       capture.kind = LP_CAPTURE_OFFCPU;
-      capture.off_reason = t.state == "runnable" ? LP_OFF_RUNQ : t.off_reason;
+      capture.off_reason = t.off_reason;
       collector.on_record(&capture, sizeof(capture));
     }
     if (verbose)
