@@ -191,8 +191,10 @@ int run_top(const TopOptions& options) {
     notices.add(source->take_notices(), monotonic_ns());
     now = monotonic_ns();
     if (now >= next_refresh) {
+      // On time, the next one is an interval later; late (a loaded machine),
+      // a whole interval from now rather than a short catch-up interval.
       next_refresh += interval_ns;
-      if (next_refresh <= now) next_refresh = now + interval_ns;  // fell behind: skip
+      if (next_refresh < now + interval_ns / 2) next_refresh = now + interval_ns;
       top::IntervalInput input = source->collect(now);
       top::TopFrame next = aggregator.next(now, input.loops, input.stalls);
       header.targets = source->describe();

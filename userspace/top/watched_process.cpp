@@ -59,9 +59,19 @@ Result<std::unique_ptr<WatchedProcess>> WatchedProcess::attach(pid_t pid,
     warn(unwinder.error(), "native stacks will use frame pointers only");
   w.resolver_ = std::make_unique<StackResolver>(kernel_symbols, *w.process_symbols_,
                                                 w.unwinder_.get(), w.python_.get());
+  if (!w.python_) {  // JavaScript frames for V8 targets (Node.js)
+    if (auto node = node::NodeSupport::attach(pid); node)
+      w.node_ = std::move(node).value();
+    else
+      warn(node.error(), "JavaScript frames stay unnamed");
+    w.resolver_->set_node(w.node_.get());
+  }
   w.collector_ = std::make_unique<StallCollector>(w.target_, *w.resolver_,
                                                   std::vector<OutputSink*>{&w.gatherer_},
                                                   config.threshold_ns, config.sample_hz);
+  w.exec_follower_ =
+      std::make_unique<ExecFollower>(pid, w.session_->object(), *w.process_symbols_,
+                                     w.unwinder_.get(), *w.resolver_, w.python_, false);
 
   StallCollector* collector = w.collector_.get();
   if (auto attached = w.session_->attach(
@@ -71,20 +81,33 @@ Result<std::unique_ptr<WatchedProcess>> WatchedProcess::attach(pid_t pid,
   w.attach_ns_ = monotonic_ns();
   seed_waiting_threads(w.target_, *w.session_);
   w.last_refresh_ = std::chrono::steady_clock::now();
+  std::string runtime = w.python_ ? ", " + w.python_->description()
+                        : w.node_ ? ", " + w.node_->description()
+                                  : "";
   fmt::print(stderr, "loopprof: attached to PID {} ({}{}), {} threads\n", pid, w.target_.command(),
-             w.python_ ? ", " + w.python_->description() : "", w.target_.thread_count());
+             runtime, w.target_.thread_count());
   return watched;
 }
 
 std::string WatchedProcess::refresh() {
+  std::string notice;
+  // An exec of the target (from the kernel's record): re-read the process.
+  if (collector_->take_exec()) {
+    exec_follower_->on_exec(target_.command());
+    notice = fmt::format("PID {} executed {}", pid(), command());
+  }
+  exec_follower_->tick();
   auto now = std::chrono::steady_clock::now();
-  if (now - last_refresh_ < std::chrono::seconds(1)) return {};
+  if (now - last_refresh_ < std::chrono::seconds(1)) return notice;
   last_refresh_ = now;
   if (python_) (void)python_->refresh_threads();
-  if (!target_.image_changed()) return {};
-  process_symbols_->refresh();
-  if (unwinder_) (void)unwinder_->refresh();
-  return fmt::format("PID {} executed {}: re-read its memory map", pid(), command());
+  collector_->lifecycle().sweep(target_.thread_ids());
+  if (target_.image_changed()) {  // an exec the kernel's record missed
+    target_.note_exec();
+    exec_follower_->on_exec(target_.command());
+    notice = fmt::format("PID {} executed {}", pid(), command());
+  }
+  return notice;
 }
 
 void WatchedProcess::collect(uint64_t now_ns, IntervalInput& into) {

@@ -9,9 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "app/exec_follower.hpp"
 #include "bpf/bpf_session.hpp"
 #include "collector/stack_resolver.hpp"
 #include "collector/stall_collector.hpp"
+#include "node/node_support.hpp"
 #include "python/python_support.hpp"
 #include "symbols/symbolizer.hpp"
 #include "target/target_process.hpp"
@@ -38,8 +40,9 @@ class WatchedProcess {
   bool exited() const { return target_.exited(); }
 
   Status consume() { return session_->consume(); }
-  // New Python threads and an exec of the target, at most once a second.
-  // Returns a notice when the target executed another program.
+  // Follows an exec of the target; once a second, new Python threads and
+  // threads that exited. Returns a notice when the target executed another
+  // program.
   std::string refresh();
   // Appends this process's loop threads now and the stalls since the last call.
   void collect(uint64_t now_ns, IntervalInput& into);
@@ -55,8 +58,10 @@ class WatchedProcess {
   std::unique_ptr<ProcessSymbolizer> process_symbols_;
   std::unique_ptr<DwarfUnwinder> unwinder_;
   std::unique_ptr<StackResolver> resolver_;
+  std::unique_ptr<node::NodeSupport> node_;
   StallGatherer gatherer_;
   std::unique_ptr<StallCollector> collector_;
+  std::unique_ptr<ExecFollower> exec_follower_;
   uint64_t attach_ns_ = 0;
   std::chrono::steady_clock::time_point last_refresh_{};
 };
