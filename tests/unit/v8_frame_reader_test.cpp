@@ -2,13 +2,14 @@
 // (tests/unit/data/v8/, written by tests/tools/v8_frames_recorder): no
 // process, no kernel. The recorded bytes are those the reader read when it
 // named the frames, so a change in what it reads needs a new recording.
+#include "node/v8_frame_reader.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "node/v8_frame_reader.hpp"
 #include "node/v8_layout.hpp"
 
 namespace loopprof::node {
@@ -70,11 +71,9 @@ TEST(V8FrameReader, NamesRecordedNode20FramesWithFunctionScriptAndLine) {
   }
   // Ground truth, from the fixture's source (tests/fixtures/node_crypto.js)
   // and the call chain: interpreted frames, exact lines.
-  const std::vector<std::string> want = {"BuiltinExitFrame:0", "pbkdf2Sync:74",
-                                         "hashPassword:11",    "run:30",
-                                         "(anonymous):42",     "listOnTimeout:574",
-                                         "processTimers:512",  "InternalFrame:0",
-                                         "EntryFrame:0"};
+  const std::vector<std::string> want = {
+      "BuiltinExitFrame:0", "pbkdf2Sync:74",     "hashPassword:11", "run:30",      "(anonymous):42",
+      "listOnTimeout:574",  "processTimers:512", "InternalFrame:0", "EntryFrame:0"};
   EXPECT_EQ(labels, want);
   EXPECT_EQ(reader.stats().frames, 6u);
   EXPECT_EQ(reader.stats().typed_frames, 3u);

@@ -1,6 +1,7 @@
 #include "unwind/user_stack.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace loopprof {
 
@@ -49,6 +50,30 @@ UserStack choose_user_stack(std::span<const uint64_t> frame_pointer, const UserU
   return {};
 }
 
+namespace {
+
+// Frame pointers of frames that came from the kernel's frame-pointer walk
+// (recorded as 0): where the caller's return address sits at [fp + 8] of
+// the frame below, the caller's frame pointer is [fp], read from the copy.
+void fill_frame_pointers(UserStack& stack, const lp_user_snapshot& snap) {
+  const uint64_t base = snap.regs.sp;
+  const uint64_t bytes = std::min<uint64_t>(snap.stack_bytes, LP_SNAP_STACK_BYTES);
+  auto word = [&](uint64_t address, uint64_t& out) {
+    if (address < base || address + 8 > base + bytes) return false;
+    std::memcpy(&out, snap.stack + (address - base), 8);
+    return true;
+  };
+  if (!stack.fps.empty() && stack.fps[0] == 0) stack.fps[0] = snap.regs.bp;
+  for (size_t i = 1; i < stack.pcs.size(); i++) {
+    if (stack.fps[i] != 0 || stack.fps[i - 1] == 0) continue;
+    uint64_t ret = 0, caller_fp = 0;
+    if (word(stack.fps[i - 1] + 8, ret) && ret == stack.pcs[i] && word(stack.fps[i - 1], caller_fp))
+      stack.fps[i] = caller_fp;
+  }
+}
+
+}  // namespace
+
 UserStack best_user_stack(const lp_capture_record& record, DwarfUnwinder* unwinder) {
   const auto fp = frame_pointer_pcs(record);
   if (!unwinder || !(record.snap.flags & LP_SNAP_REGS)) {
@@ -58,7 +83,10 @@ UserStack best_user_stack(const lp_capture_record& record, DwarfUnwinder* unwind
             UserStackSource::frame_pointers};
   }
   const UserUnwind dwarf = unwinder->unwind(record.snap, static_cast<pid_t>(record.tid));
-  return choose_user_stack(fp, dwarf, [unwinder](uint64_t pc) { return unwinder->in_text(pc); });
+  UserStack stack =
+      choose_user_stack(fp, dwarf, [unwinder](uint64_t pc) { return unwinder->in_text(pc); });
+  if (stack.source != UserStackSource::dwarf) fill_frame_pointers(stack, record.snap);
+  return stack;
 }
 
 }  // namespace loopprof
