@@ -91,7 +91,7 @@ TEST(NodeTarget, JavaScriptFramesAboveCryptoAndZlibStacksReachTheEntry) {
   if (!has_node()) GTEST_SKIP() << "no /usr/bin/node";
   TempDir dir;
   Process fixture = Process::spawn(ProcessOptions{
-      {"/usr/bin/node", fixture_source("node_crypto.js"), "hash:150000", "gzip:8"}, {}, true});
+      {"/usr/bin/node", fixture_source("node_crypto.js"), "hash:400000", "gzip:20"}, {}, true});
   ASSERT_TRUE(fixture.wait_for_line(Stream::kStdout, "ready", milliseconds(10000)))
       << fixture.describe();
   Process loopprof = run_loopprof(fixture.pid(), {"--events", dir.file("c.jsonl")});
