@@ -1,6 +1,7 @@
-// The BPF side for one target: skeleton lifecycle (open -> configure -> load
-// -> attach), the ring buffer, and the per-thread state map. Destroying the
-// session detaches everything.
+// The BPF side for a set of watched processes (one for `loopprof -p`, many
+// for the agent): skeleton lifecycle (open -> configure -> load -> attach),
+// the watched set, the ring buffer, and the per-thread state maps.
+// Destroying the session detaches everything.
 #pragma once
 
 #include <sys/types.h>
@@ -15,6 +16,7 @@
 #include "bpf/abi.hpp"
 #include "bpf/features.hpp"
 #include "core/error.hpp"
+#include "target/target_process.hpp"
 
 struct loopprof_bpf;
 struct bpf_link;
@@ -24,13 +26,20 @@ struct ring_buffer;
 namespace loopprof {
 
 struct SessionConfig {
-  pid_t pid = 0;
   uint64_t threshold_ns = 100'000'000;
   uint32_t sample_hz = 199;  // 0 = no CPU sampling
+  // CPU samples only once a busy period has lasted this long (0: all).
+  uint64_t sample_min_busy_ns = 0;
   uint32_t ringbuf_bytes = 8u << 20;
   uint32_t max_threads = 8192;
-  // Precise mode: a uprobe pair on this function of this ELF times every
-  // callback step (empty: off).
+  uint32_t max_processes = 1024;  // the watched set's capacity
+  // Discovery: poll-family waits of unwatched processes are announced
+  // (LP_REC_ANNOUNCE), at most once per interval per process.
+  bool discover = false;
+  uint64_t announce_interval_ns = 10'000'000'000;
+  // Precise mode: a uprobe pair on this function of this ELF, in this
+  // process, times every callback step (empty: off).
+  pid_t step_pid = 0;
   std::string step_binary;
   std::string step_symbol;
 };
@@ -56,11 +65,21 @@ class BpfSession {
   int ring_epoll_fd() const;
   Status consume();
 
+  // Adds a process to the watched set (its threads are traced from now on).
+  Status watch(pid_t pid);
+  // Removes it, and the state of its threads.
+  void unwatch(pid_t pid);
+
+  // Loop threads of every watched process (key: tid; the value has the pid).
   std::vector<std::pair<pid_t, lp_thread>> threads() const;
-  // Time accounting and histograms of every thread of the target seen so far.
+  // Time accounting and histograms of every watched thread seen so far.
   std::vector<std::pair<pid_t, lp_task_stats>> task_stats() const;
   // Inserts state for a thread not yet known to the BPF side.
   void seed_thread(pid_t tid, const lp_thread& state);
+  // Threads of `pid` blocked in a poll-family call when we attach are seeded
+  // as "in the loop's wait", so their first busy period is measured from its
+  // start. Returns how many.
+  size_t seed_poll_waiters(pid_t pid, const std::vector<PollWaiter>& waiters);
   std::map<std::string, uint64_t> dropped() const;
   size_t attached_programs() const { return links_.size(); }
 

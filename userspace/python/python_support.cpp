@@ -27,10 +27,11 @@ Result<int> map_fd(bpf_object* obj, const char* name) {
 }  // namespace
 
 PythonSupport::PythonSupport(pid_t pid, InterpreterImage image, InterpreterLayout layout,
-                             int /*config_fd*/, int threads_fd)
+                             int config_fd, int threads_fd)
     : pid_(pid),
       image_(std::move(image)),
       layout_(layout),
+      config_fd_(config_fd),
       threads_fd_(threads_fd),
       memory_(pid),
       code_(memory_, layout_, image_.code_type) {}
@@ -55,14 +56,37 @@ Result<std::unique_ptr<PythonSupport>> PythonSupport::attach(pid_t pid, bpf_obje
   auto status = support->refresh_threads();
   if (!status) return status.error();
 
-  uint32_t zero = 0;
-  if (bpf_map_update_elem(config_fd.value(), &zero, &support->layout_.walker, BPF_ANY) != 0)
-    return Error::failed("configure the Python frame walker", std::strerror(errno));
+  uint32_t key = static_cast<uint32_t>(pid);
+  if (bpf_map_update_elem(config_fd.value(), &key, &support->layout_.walker, BPF_ANY) != 0)
+    return Error::failed("configure the Python frame walker", std::strerror(errno),
+                         "more Python processes than lp_py_config holds");
   return support;
+}
+
+PythonSupport::~PythonSupport() {
+  uint32_t key = static_cast<uint32_t>(pid_);
+  bpf_map_delete_elem(config_fd_, &key);
+  for (const lp_py_thread_key& k : thread_keys()) bpf_map_delete_elem(threads_fd_, &k);
+}
+
+std::vector<lp_py_thread_key> PythonSupport::thread_keys() const {
+  std::vector<lp_py_thread_key> out;
+  lp_py_thread_key key{}, next{};
+  lp_py_thread_key* prev = nullptr;
+  while (bpf_map_get_next_key(threads_fd_, prev, &next) == 0) {
+    if (next.tgid == static_cast<uint32_t>(pid_)) out.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  return out;
 }
 
 std::string PythonSupport::description() const {
   return fmt::format("CPython {} ({})", layout_.version.str(), image_.path);
+}
+
+std::string PythonSupport::runtime_label() const {
+  return fmt::format("cpython-{}.{}", layout_.version.major, layout_.version.minor);
 }
 
 Status PythonSupport::refresh_threads() {
@@ -74,20 +98,14 @@ Status PythonSupport::refresh_threads() {
   std::set<uint64_t> live;
   for (const ThreadStateRef& t : threads.value()) {
     live.insert(t.thread_id);
-    if (bpf_map_update_elem(threads_fd_, &t.thread_id, &t.tstate, BPF_ANY) != 0)
+    lp_py_thread_key key{.tgid = static_cast<uint32_t>(pid_), .pad = 0, .thread_id = t.thread_id};
+    if (bpf_map_update_elem(threads_fd_, &key, &t.tstate, BPF_ANY) != 0)
       return Error::failed("update the Python thread map", std::strerror(errno),
-                           "the target has more threads than lp_py_threads holds");
+                           "the targets have more threads than lp_py_threads holds");
   }
   // Drop threads that are gone (their PyThreadState may be reused memory).
-  std::vector<uint64_t> stale;
-  uint64_t key = 0, next = 0;
-  uint64_t* prev = nullptr;
-  while (bpf_map_get_next_key(threads_fd_, prev, &next) == 0) {
-    if (!live.count(next)) stale.push_back(next);
-    key = next;
-    prev = &key;
-  }
-  for (uint64_t k : stale) bpf_map_delete_elem(threads_fd_, &k);
+  for (const lp_py_thread_key& k : thread_keys())
+    if (!live.count(k.thread_id)) bpf_map_delete_elem(threads_fd_, &k);
   return ok_status();
 }
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bpf/abi.hpp"
 #include "core/error.hpp"
@@ -41,11 +42,15 @@ class PythonSupport {
   // stacks stay native-only). The object must outlive the PythonSupport.
   static Result<std::unique_ptr<PythonSupport>> attach(pid_t pid, bpf_object* obj);
 
+  // Removes this process's entries from the BPF maps.
+  ~PythonSupport();
   PythonSupport(const PythonSupport&) = delete;
   PythonSupport& operator=(const PythonSupport&) = delete;
 
   // "CPython 3.12.1 (/usr/lib/libpython3.12.so.1.0)"
   std::string description() const;
+  // "cpython-3.12": the runtime label of the agent's metrics.
+  std::string runtime_label() const;
 
   // The Python frames of a capture, named and cut into eval-call runs.
   // Re-reads the thread list when the BPF side did not know the thread.
@@ -64,9 +69,13 @@ class PythonSupport {
   PythonSupport(pid_t pid, InterpreterImage image, InterpreterLayout layout, int config_fd,
                 int threads_fd);
 
+  // This process's keys in lp_py_threads.
+  std::vector<lp_py_thread_key> thread_keys() const;
+
   pid_t pid_;
   InterpreterImage image_;
   InterpreterLayout layout_;
+  int config_fd_;
   int threads_fd_;
   ProcessMemory memory_;
   CodeObjects code_;
