@@ -7,8 +7,10 @@ packages=(
   # build
   cmake make g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev
   libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev ccache
+  libcpp-httplib-dev
   # tests, demo and benchmarks
   python3 python3-aiohttp python3-uvloop bpftrace wrk hyperfine clang-format
+  prometheus golang-go
 )
 
 missing=()

@@ -2,6 +2,7 @@
 
 #include "core/atomic_file.hpp"
 #include "output/sink.hpp"
+#include "output/stall_json.hpp"
 
 namespace loopprof {
 
@@ -44,6 +45,8 @@ nlohmann::json hist_json(const Log2Histogram& h) {
   return out;
 }
 
+}  // namespace
+
 nlohmann::json stall_json(const Stall& stall) {
   nlohmann::json stacks = nlohmann::json::array();
   for (const WeightedStack& stack : stall.stacks) {
@@ -70,6 +73,8 @@ nlohmann::json stall_json(const Stall& stall) {
           {"wakers", wakers_json(stall.wakers)},
           {"stacks", std::move(stacks)}};
 }
+
+namespace {
 
 nlohmann::json summary_json(const Summary& summary) {
   nlohmann::json loops = nlohmann::json::array();

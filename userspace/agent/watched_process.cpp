@@ -1,0 +1,104 @@
+#include "agent/watched_process.hpp"
+
+#include <time.h>
+
+#include <cstring>
+
+#include "agent/runtime_label.hpp"
+
+namespace loopprof::agent {
+
+// The collector's output for this process: final stalls count in the
+// metrics and go to the log and the stall store; ongoing reports are logged.
+class WatchedProcess::Feed : public OutputSink {
+ public:
+  Feed(WatchedProcess& process) : process_(process) {}
+  void stall(const Stall& stall) override {
+    const ProcessLabels& labels = process_.metrics_.labels();
+    process_.context_.log.write(stall, labels);
+    if (stall.ongoing) return;
+    process_.metrics_.on_stall(stall);
+    process_.context_.store.add(stall, labels, std::chrono::steady_clock::now());
+  }
+  Status finish(const Summary&) override { return ok_status(); }
+
+ private:
+  WatchedProcess& process_;
+};
+
+WatchedProcess::WatchedProcess(pid_t pid, ProcessContext& context, TargetProcess target,
+                               uint64_t start_time)
+    : context_(context),
+      target_(std::move(target)),
+      start_time_(start_time),
+      metrics_(read_process_labels(pid)) {}
+
+Result<std::unique_ptr<WatchedProcess>> WatchedProcess::open(pid_t pid, ProcessContext& context) {
+  auto target = TargetProcess::open(pid);
+  if (!target) return target.error();
+  uint64_t start_time = process_start_time(pid);
+  std::unique_ptr<WatchedProcess> process(
+      new WatchedProcess(pid, context, std::move(target).value(), start_time));
+
+  auto python = python::PythonSupport::attach(pid, context.session.object());
+  if (python) {
+    process->python_ = std::move(python).value();
+  } else {
+    process->python_warning_ = python.error().message;
+  }
+  process->metrics_.set_runtime(process->python_ ? process->python_->runtime_label()
+                                                 : read_native_runtime_label(pid));
+
+  ProcessSymbolizerOptions symbol_options;
+  symbol_options.cache = context.modules;
+  auto symbols = ProcessSymbolizer::open(pid, symbol_options);
+  process->symbols_ =
+      symbols ? std::move(symbols).value() : ProcessSymbolizer::create(pid);  // names nothing
+  if (auto unwinder = DwarfUnwinder::create(pid); unwinder)
+    process->unwinder_ = std::move(unwinder).value();
+  process->resolver_ = std::make_unique<StackResolver>(
+      context.kernel_symbols, *process->symbols_, process->unwinder_.get(), process->python_.get());
+  process->feed_ = std::make_unique<Feed>(*process);
+  process->collector_ = std::make_unique<StallCollector>(
+      process->target_, *process->resolver_, std::vector<OutputSink*>{process->feed_.get()},
+      context.threshold_ns, context.sample_hz);
+
+  if (auto watched = context.session.watch(pid); !watched) return watched.error();
+  context.session.seed_poll_waiters(pid, process->target_.poll_waiters());
+  return process;
+}
+
+WatchedProcess::~WatchedProcess() {
+  context_.session.unwatch(target_.pid());
+}
+
+void WatchedProcess::on_record(const void* data, size_t size) {
+  __u32 type = 0;
+  std::memcpy(&type, data, sizeof(type));
+  if (type == LP_REC_LOOP_EXIT && size >= sizeof(lp_loop_exit_record)) {
+    lp_loop_exit_record record;
+    std::memcpy(&record, data, sizeof(record));
+    pid_t tid = static_cast<pid_t>(record.tid);
+    metrics_.on_loop_exit(tid, target_.thread_name(tid), record.state);
+  }
+  collector_->on_record(data, size);
+}
+
+void WatchedProcess::update(const std::vector<std::pair<pid_t, lp_thread>>& threads,
+                            uint64_t now_ns) {
+  collector_->check_ongoing(threads, now_ns);
+  metrics_.update_loops(threads, [this](pid_t tid) { return target_.thread_name(tid); });
+}
+
+void WatchedProcess::update_tasks(const std::vector<std::pair<pid_t, lp_task_stats>>& tasks) {
+  metrics_.update_tasks(tasks);
+}
+
+WatchedProcess::Liveness WatchedProcess::check() {
+  if (target_.exited() || process_start_time(target_.pid()) != start_time_) return Liveness::exited;
+  if (target_.image_changed()) return Liveness::executed;
+  if (python_) (void)python_->refresh_threads();
+  return Liveness::same;
+}
+
+}  // namespace loopprof::agent
