@@ -148,11 +148,14 @@ void ProcessManager::update(uint64_t now_ns) {
   for (auto& [pid, process] : processes_) process->update(by_pid[pid], now_ns);
 }
 
-void ProcessManager::update_tasks() {
-  std::unordered_map<pid_t, std::vector<std::pair<pid_t, lp_task_stats>>> by_pid;
+void ProcessManager::update_metrics() {
+  std::unordered_map<pid_t, std::vector<std::pair<pid_t, lp_thread>>> loops;
+  for (auto& entry : context_.session.threads())
+    loops[static_cast<pid_t>(entry.second.pid)].push_back(entry);
+  std::unordered_map<pid_t, std::vector<std::pair<pid_t, lp_task_stats>>> tasks;
   for (auto& entry : context_.session.task_stats())
-    by_pid[static_cast<pid_t>(entry.second.pid)].push_back(entry);
-  for (auto& [pid, process] : processes_) process->update_tasks(by_pid[pid]);
+    tasks[static_cast<pid_t>(entry.second.pid)].push_back(entry);
+  for (auto& [pid, process] : processes_) process->update_metrics(loops[pid], tasks[pid]);
 }
 
 void ProcessManager::maintain(std::chrono::steady_clock::time_point now) {

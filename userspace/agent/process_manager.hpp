@@ -37,12 +37,12 @@ class ProcessManager {
   // waiting in a poll-family call now.
   void scan();
   void on_record(const void* data, size_t size);
-  // Ongoing stalls and loop counters (each tick).
+  // Ongoing stalls (each tick).
   void update(uint64_t now_ns);
   // Exits, execs, Python threads, grace periods (about once a second).
   void maintain(std::chrono::steady_clock::time_point now);
-  // Reads the per-thread statistics for the metrics (each scrape).
-  void update_tasks();
+  // Reads the kernel's per-thread counters into the metrics (each scrape).
+  void update_metrics();
 
   size_t watched() const { return processes_.size(); }
   // Metrics of the watched processes and of those in their grace period.

@@ -87,17 +87,20 @@ void WatchedProcess::on_record(const void* data, size_t size) {
 void WatchedProcess::update(const std::vector<std::pair<pid_t, lp_thread>>& threads,
                             uint64_t now_ns) {
   collector_->check_ongoing(threads, now_ns);
-  metrics_.update_loops(threads, [this](pid_t tid) { return target_.thread_name(tid); });
 }
 
-void WatchedProcess::update_tasks(const std::vector<std::pair<pid_t, lp_task_stats>>& tasks) {
+void WatchedProcess::update_metrics(const std::vector<std::pair<pid_t, lp_thread>>& threads,
+                                    const std::vector<std::pair<pid_t, lp_task_stats>>& tasks) {
+  metrics_.update_loops(threads, [this](pid_t tid) { return target_.thread_name(tid); });
   metrics_.update_tasks(tasks);
 }
 
 WatchedProcess::Liveness WatchedProcess::check() {
   if (target_.exited() || process_start_time(target_.pid()) != start_time_) return Liveness::exited;
+  // New Python threads are read when a capture meets one (PythonSupport::resolve),
+  // not polled: polling every process's thread list each second was the agent's main
+  // idle cost with many watched processes.
   if (target_.image_changed()) return Liveness::executed;
-  if (python_) (void)python_->refresh_threads();
   return Liveness::same;
 }
 

@@ -55,12 +55,14 @@ class WatchedProcess {
   std::string python_warning() const { return python_warning_; }
 
   void on_record(const void* data, size_t size);
-  // Ongoing stalls and counters from this process's entries of the maps.
+  // Ongoing stalls from this process's entries of the threads map (each tick).
   void update(const std::vector<std::pair<pid_t, lp_thread>>& threads, uint64_t now_ns);
-  void update_tasks(const std::vector<std::pair<pid_t, lp_task_stats>>& tasks);
+  // Counters from its entries of the threads and task_stats maps (each scrape).
+  void update_metrics(const std::vector<std::pair<pid_t, lp_thread>>& threads,
+                      const std::vector<std::pair<pid_t, lp_task_stats>>& tasks);
   enum class Liveness { same, exited, executed };
-  // Once a second: new Python threads. `exited` or `executed` (another
-  // program) once it must be dropped.
+  // Once a second: `exited` or `executed` (another program) once it must
+  // be dropped.
   Liveness check();
 
  private:

@@ -128,7 +128,7 @@ int run_agent(const AgentOptions& options) {
 
   agent::HttpRoutes routes;
   routes.metrics = [&] {
-    manager.update_tasks();
+    manager.update_metrics();
     agent::AgentHealth health{.watched_processes = manager.watched(),
                               .max_processes = manager.max_processes(),
                               .refused_processes = manager.refused_full(),
