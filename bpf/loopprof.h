@@ -16,6 +16,7 @@ enum lp_record_type {
   LP_REC_WAKE = 4,      /* a busy loop thread blocked off-CPU was woken up */
   LP_REC_STEP = 5,      /* precise mode: one callback step of a loop thread (uprobes) */
   LP_REC_LOOP_EXIT = 6, /* a loop thread exited: its final counters */
+  LP_REC_BUSY_END = 7,  /* a busy period below the threshold with captures ended */
 };
 
 /* Why a thread is off CPU: set at switch-out from the task state and the
@@ -127,6 +128,7 @@ struct lp_thread {
   __u64 idle_total_ns;              /* all loop waits returned so far */
   __u64 max_busy_ns;                /* longest busy period closed so far */
   __u32 busy_hist[LP_HIST_BUCKETS]; /* busy time per iteration (loop lag), log2 us */
+  __u64 captured_seq;               /* last busy period a capture was shipped for */
 };
 
 enum lp_wait_state {
@@ -206,6 +208,14 @@ struct lp_step_record {
   __u64 seq; /* busy period of the step */
   __u64 start_ns;
   __u64 end_ns;
+};
+
+/* Its length bounds what the captures inside may be credited with. */
+struct lp_busy_end_record {
+  __u32 type; /* LP_REC_BUSY_END */
+  __u32 tid;
+  __u64 seq;
+  __u64 duration_ns;
 };
 
 #endif /* LOOPPROF_H */

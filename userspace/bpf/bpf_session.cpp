@@ -210,7 +210,8 @@ void BpfSession::seed_thread(pid_t tid, const lp_thread& state) {
 std::map<std::string, uint64_t> BpfSession::dropped() const {
   static constexpr std::pair<__u32, const char*> kinds[] = {
       {LP_REC_STALL, "stall"},  {LP_REC_CAPTURE, "stack capture"}, {LP_REC_RESUME, "resume"},
-      {LP_REC_WAKE, "wake-up"}, {LP_REC_STEP, "callback step"},    {LP_REC_LOOP_EXIT, "loop exit"}};
+      {LP_REC_WAKE, "wake-up"}, {LP_REC_STEP, "callback step"},    {LP_REC_LOOP_EXIT, "loop exit"},
+      {LP_REC_BUSY_END, "busy-period end"}};
   std::map<std::string, uint64_t> out;
   int cpus = libbpf_num_possible_cpus();
   std::vector<__u64> per_cpu(static_cast<size_t>(cpus > 0 ? cpus : 1));

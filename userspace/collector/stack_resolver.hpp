@@ -20,6 +20,10 @@ class StackResolver {
       : kernel_(kernel), process_(process), unwinder_(unwinder), python_(python) {}
 
   Frames resolve(const lp_capture_record& record);
+  // The asyncio Task the capture ran in (`frames`: what resolve() returned).
+  std::optional<TaskInfo> task(const lp_capture_record& record, const Frames& frames) {
+    return python_ ? python_->task(record.py, frames) : std::nullopt;
+  }
 
  private:
   Frames user_frames(const lp_capture_record& record);

@@ -66,6 +66,7 @@ Summary SummaryBuilder::build_final(Summary base) const {
   for (const auto& [tid, times] : threads_) base.threads.push_back(times);
   base.callbacks = callbacks_;
   base.callback_method = callback_method_;
+  base.tasks = tasks_;
   std::stable_sort(base.threads.begin(), base.threads.end(),
                    [](const ThreadTimes& a, const ThreadTimes& b) {
                      return a.running_ns + a.runqueue_ns > b.running_ns + b.runqueue_ns;

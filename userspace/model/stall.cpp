@@ -1,5 +1,7 @@
 #include "model/stall.hpp"
 
+#include <fmt/format.h>
+
 #include <utility>
 
 namespace loopprof {
@@ -17,6 +19,17 @@ const char* main_cause(const Breakdown& b) {
   for (const auto& part : parts)
     if (part.first > best->first) best = &part;
   return best->second;
+}
+
+std::string task_text(const TaskInfo& task) {
+  std::string out = task.name.empty() ? "Task" : fmt::format("Task \"{}\"", task.name);
+  std::string details = task.coroutine;
+  if (!task.awaited_by.empty()) {
+    std::string chain;
+    for (const std::string& a : task.awaited_by) chain += (chain.empty() ? "" : " <- ") + a;
+    details += (details.empty() ? "" : ", ") + ("awaited by " + chain);
+  }
+  return details.empty() ? out : fmt::format("{} ({})", out, details);
 }
 
 }  // namespace loopprof

@@ -53,22 +53,27 @@ nlohmann::json stall_json(const Stall& stall) {
                       {"weight_us", stack.weight_us},
                       {"state", cpu_state_name(stack.state)}});
   }
-  return {{"event", "stall"},
-          {"pid", stall.pid},
-          {"tid", stall.tid},
-          {"thread", stall.thread},
-          {"seq", stall.seq},
-          {"start_ns", stall.start_ns},
-          {"duration_ms", ms(stall.duration_ns)},
-          {"on_cpu_ms", ms(stall.on_cpu_ns)},
-          {"off_cpu_ms", ms(stall.off_cpu_ns)},
-          {"ongoing", stall.ongoing},
-          {"thread_exited", stall.thread_exited},
-          {"at_exit", stall.at_exit},
-          {"cause", main_cause(stall.breakdown)},
-          {"breakdown", breakdown_json(stall.breakdown)},
-          {"wakers", wakers_json(stall.wakers)},
-          {"stacks", std::move(stacks)}};
+  nlohmann::json out = {{"event", "stall"},
+                        {"pid", stall.pid},
+                        {"tid", stall.tid},
+                        {"thread", stall.thread},
+                        {"seq", stall.seq},
+                        {"start_ns", stall.start_ns},
+                        {"duration_ms", ms(stall.duration_ns)},
+                        {"on_cpu_ms", ms(stall.on_cpu_ns)},
+                        {"off_cpu_ms", ms(stall.off_cpu_ns)},
+                        {"ongoing", stall.ongoing},
+                        {"thread_exited", stall.thread_exited},
+                        {"at_exit", stall.at_exit},
+                        {"cause", main_cause(stall.breakdown)},
+                        {"breakdown", breakdown_json(stall.breakdown)},
+                        {"wakers", wakers_json(stall.wakers)},
+                        {"stacks", std::move(stacks)}};
+  if (stall.task)
+    out["task"] = {{"name", stall.task->name},
+                   {"coroutine", stall.task->coroutine},
+                   {"awaited_by", stall.task->awaited_by}};
+  return out;
 }
 
 nlohmann::json summary_json(const Summary& summary) {
@@ -108,6 +113,14 @@ nlohmann::json summary_json(const Summary& summary) {
                          {"p50_ms", ms(c.p50_ns)},
                          {"p99_ms", ms(c.p99_ns)},
                          {"max_ms", ms(c.max_ns)}});
+  nlohmann::json tasks = nlohmann::json::array();
+  for (const auto& t : summary.tasks)
+    tasks.push_back({{"name", t.name},
+                     {"coroutine", t.coroutine},
+                     {"steps", t.steps},
+                     {"busy_ms", ms(t.busy_ns)},
+                     {"worst_step_ms", ms(t.worst_ns)},
+                     {"stalls", t.stalls}});
   return {{"event", "summary"},
           {"pid", summary.pid},
           {"wall_seconds", summary.wall_seconds},
@@ -118,6 +131,7 @@ nlohmann::json summary_json(const Summary& summary) {
           {"threads", std::move(threads)},
           {"callbacks", std::move(callbacks)},
           {"callback_method", summary.callback_method},
+          {"tasks", std::move(tasks)},
           {"dropped", summary.dropped},
           {"stop_reason", summary.stop_reason}};
 }
