@@ -48,6 +48,8 @@ struct lp_py_config {
   __u32 handle_callback;     /* Handle._callback slot in a Handle object */
   __u32 object_type;         /* ob_type in an object header (8; free-threaded: 24) */
   __u32 tstate_running_task; /* 3.14+: asyncio_running_task in the thread state */
+  __u32 task_name;           /* the Task's name object in a Task (LP_PY_NO_OFFSET: none) */
+  __u32 pad;
   __u64 ref_mask;        /* mask of f_executable / localsplus (3.14+: ~3, _PyStackRef tags) */
   __u64 handle_run_code; /* PyCodeObject* of asyncio's Handle._run once seen (0: not yet) */
 };
@@ -66,6 +68,10 @@ struct lp_py_task_ref {
   __u64 handle;
   __u64 callback;
   __u64 callback_words[3]; /* ob_type, then the two pointers after the header */
+  /* The name object of the task candidates (3.14+: task; before: the objects
+   * callback_words[1] and [2] point at), read now: userspace names a task
+   * only if it still has this name object (its memory was not reused). */
+  __u64 name_objects[2];
 };
 
 struct lp_py_stack {

@@ -67,6 +67,8 @@ LP_INLINE void lp_py_walk_begin(struct lp_py_walk_ctx* c, __u64 tstate) {
   c->out->task.task = 0;
   c->out->task.handle = 0;
   c->out->task.callback = 0;
+  c->out->task.name_objects[0] = 0;
+  c->out->task.name_objects[1] = 0;
   c->frame = 0;
   if (cfg->tstate_cframe != LP_PY_NO_OFFSET) base = lp_py_read_ptr(c, tstate + cfg->tstate_cframe);
   if (base) c->frame = lp_py_read_ptr(c, base + cfg->tstate_frame);
@@ -74,6 +76,19 @@ LP_INLINE void lp_py_walk_begin(struct lp_py_walk_ctx* c, __u64 tstate) {
     c->base = lp_py_read_ptr(c, tstate + cfg->tstate_base_frame);
   if (cfg->tstate_running_task != LP_PY_NO_OFFSET)
     c->out->task.task = lp_py_read_ptr(c, tstate + cfg->tstate_running_task);
+  if (c->out->task.task && cfg->task_name != LP_PY_NO_OFFSET)
+    c->out->task.name_objects[0] = lp_py_read_ptr(c, c->out->task.task + cfg->task_name);
+}
+
+/* The name object of a task candidate, without flagging a fault (the
+ * candidate may be no object at all). */
+LP_INLINE __u64 lp_py_name_object(struct lp_py_walk_ctx* c, __u64 task) {
+  __u64 v = 0;
+
+  if (!task || c->cfg->task_name == LP_PY_NO_OFFSET ||
+      LP_PY_READ(c, &v, sizeof(v), task + c->cfg->task_name))
+    return 0;
+  return v;
 }
 
 /* Before 3.14: the Handle._run frame's handle, its callback and the
@@ -94,8 +109,12 @@ LP_INLINE void lp_py_task_from_handle(struct lp_py_walk_ctx* c, const __u8* buf,
   cb = lp_py_read_ptr(c, self + cfg->handle_callback);
   if (!cb) return;
   t->callback = cb;
-  if (LP_PY_READ(c, t->callback_words, sizeof(t->callback_words), cb + cfg->object_type))
+  if (LP_PY_READ(c, t->callback_words, sizeof(t->callback_words), cb + cfg->object_type)) {
     c->flags |= LP_PY_READ_FAULT;
+    return;
+  }
+  t->name_objects[0] = lp_py_name_object(c, t->callback_words[1]);
+  t->name_objects[1] = lp_py_name_object(c, t->callback_words[2]);
 }
 
 /* One frame per call (one bpf_loop iteration in BPF). Returns 1 to stop.

@@ -267,3 +267,24 @@ TEST(SyntheticImage, RandomOffsetsTablesAreRefusedOrWalkable) {
 
 }  // namespace
 }  // namespace loopprof::python
+
+namespace loopprof::python {
+namespace {
+
+TEST(SyntheticImage, TaskWhoseMemoryWasReusedSinceTheCaptureIsNotNamed) {
+  SyntheticImage image({14, false});
+  build_chain(image);
+  uint64_t task = image.task("billing-sync", "sync_accounts");
+  image.set_running_task(task);
+  InterpreterLayout l = parse_debug_offsets(image.debug_offsets_bytes()).value();
+  ASSERT_TRUE(parse_asyncio_debug(image.asyncio_debug(), l));
+  lp_py_stack stack = walk_thread_twin(image.mem, l.walker, SyntheticImage::kTstate);
+  // The task ends; another Task takes its memory before the capture is read.
+  image.mem.put<uint64_t>(task + image.offsets().task_name, image.str("handlers"));
+  CodeObjects code(image.mem, l, SyntheticImage::kCodeType);
+  AsyncioTasks tasks(image.mem, l, code);
+  EXPECT_FALSE(tasks.resolve(stack.task));
+}
+
+}  // namespace
+}  // namespace loopprof::python

@@ -25,8 +25,11 @@ std::string task_text(const TaskInfo& task) {
   std::string out = task.name.empty() ? "Task" : fmt::format("Task \"{}\"", task.name);
   std::string details = task.coroutine;
   if (!task.awaited_by.empty()) {
+    // Innermost first here ("awaited by main <- Task-1": main is awaited by
+    // Task-1); the list itself is outermost first.
     std::string chain;
-    for (const std::string& a : task.awaited_by) chain += (chain.empty() ? "" : " <- ") + a;
+    for (auto it = task.awaited_by.rbegin(); it != task.awaited_by.rend(); ++it)
+      chain += (chain.empty() ? "" : " <- ") + *it;
     details += (details.empty() ? "" : ", ") + ("awaited by " + chain);
   }
   return details.empty() ? out : fmt::format("{} ({})", out, details);

@@ -77,12 +77,18 @@ uint64_t AsyncioTasks::self_of_callback(uint64_t callback) {
 
 // < 3.14: the callback words were read at capture time, while the step
 // wrapper was alive; the Task they point at is checked now.
-uint64_t AsyncioTasks::task_of_step(const lp_py_task_ref& ref) {
+uint64_t AsyncioTasks::task_of_step(const lp_py_task_ref& ref, uint64_t& name_object) {
   if (!ref.callback) return 0;
   auto name = type_name(ref.callback_words[0]);
   if (!name) return 0;
-  if (*name == "TaskStepMethWrapper") return ref.callback_words[1];
-  if (*name == "method" || *name == "builtin_function_or_method") return ref.callback_words[2];
+  if (*name == "TaskStepMethWrapper") {
+    name_object = ref.name_objects[0];
+    return ref.callback_words[1];
+  }
+  if (*name == "method" || *name == "builtin_function_or_method") {
+    name_object = ref.name_objects[1];
+    return ref.callback_words[2];
+  }
   return 0;
 }
 
@@ -164,11 +170,16 @@ uint64_t AsyncioTasks::awaiter_of(uint64_t task) {
 
 std::optional<TaskInfo> AsyncioTasks::resolve(const lp_py_task_ref& ref) {
   if (!layout_.asyncio.available()) return std::nullopt;
-  uint64_t task = ref.task ? ref.task : task_of_step(ref);
+  uint64_t name_object = ref.name_objects[0];
+  uint64_t task = ref.task ? ref.task : task_of_step(ref, name_object);
   TaskKind kind = task_kind(task);
   if (kind == TaskKind::none) return std::nullopt;
   TaskInfo info;
   if (kind == TaskKind::c_task) {
+    // The task may have ended since the capture and its memory hold another
+    // Task now: it must still have the name object it had then.
+    auto now = memory_.value<uint64_t>(task + layout_.asyncio.task_name);
+    if (!now || *now != name_object) return std::nullopt;
     auto name = name_of(task);
     if (!name) return std::nullopt;  // not a live Task any more
     info.name = *name;

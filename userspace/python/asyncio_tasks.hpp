@@ -28,7 +28,7 @@ class AsyncioTasks {
   void set_layout(const InterpreterLayout& layout) { layout_ = layout; }
 
  private:
-  uint64_t task_of_step(const lp_py_task_ref& ref);
+  uint64_t task_of_step(const lp_py_task_ref& ref, uint64_t& name_object);
   uint64_t self_of_callback(uint64_t callback);  // the Task a wake-up/step callable is bound to
   enum class TaskKind { none, c_task, py_task };
   TaskKind task_kind(uint64_t object);

@@ -104,6 +104,8 @@ InterpreterLayout from_row(const LayoutRow& r, PyVersion version) {
                           .handle_callback = N,
                           .object_type = 8,
                           .tstate_running_task = N,
+                          .task_name = N,
+                          .pad = 0,
                           .ref_mask = ~0ULL,
                           .handle_run_code = 0};
   l.code_filename = r.code_filename;
@@ -121,6 +123,7 @@ InterpreterLayout from_row(const LayoutRow& r, PyVersion version) {
   set_task_walk(l, r.frame_self);
   l.asyncio.task_name = r.task_name;
   l.asyncio.task_coro = r.task_coro;
+  l.walker.task_name = r.task_name;
   return l;
 }
 
@@ -418,6 +421,8 @@ Result<InterpreterLayout> parse_debug_offsets(std::span<const uint8_t> raw) {
                           .handle_callback = N,
                           .object_type = l.object_type,
                           .tstate_running_task = N,
+                          .task_name = N,
+                          .pad = 0,
                           // 3.14+: f_executable and localsplus are tagged _PyStackRefs
                           .ref_mask = version.minor >= 14 ? ~3ULL : ~0ULL,
                           .handle_run_code = 0};
@@ -432,6 +437,7 @@ Result<InterpreterLayout> parse_debug_offsets(std::span<const uint8_t> raw) {
     set_task_walk(l, frame_localsplus);
     l.asyncio.task_name = kTask313Name - 16 + l.object_size;
     l.asyncio.task_coro = kTask313Coro - 16 + l.object_size;
+    l.walker.task_name = l.asyncio.task_name;
   }
   return l;
 }
@@ -462,6 +468,7 @@ Status parse_asyncio_debug(std::span<const uint8_t> raw, InterpreterLayout& layo
   a.tstate_running_task = static_cast<uint32_t>(v[11]);
   layout.asyncio = a;
   layout.walker.tstate_running_task = a.tstate_running_task;
+  layout.walker.task_name = a.task_name;
   return ok_status();
 }
 
