@@ -88,7 +88,8 @@ TEST_P(TaskTest, StallsNameTheirTaskCoroutineAndAwaitChainAndACulpritUsersRecogn
   for (const auto& stall : run.stalls) {
     if (heaviest_runs(stall, "sync_accounts")) {
       billing++;
-      ASSERT_TRUE(stall.contains("task")) << stall.dump() << "\n" << run.diagnostics;
+      EXPECT_TRUE(stall.contains("task")) << stall.dump() << "\n" << run.diagnostics;
+      if (!stall.contains("task")) continue;
       EXPECT_EQ(stall["task"]["name"], "billing-sync");
       EXPECT_EQ(stall["task"]["coroutine"], "sync_accounts");
       EXPECT_EQ(stall["task"]["awaited_by"], nlohmann::json::array({"Task-1", "main"}))
@@ -97,8 +98,8 @@ TEST_P(TaskTest, StallsNameTheirTaskCoroutineAndAwaitChainAndACulpritUsersRecogn
       plain++;
       EXPECT_FALSE(stall.contains("task")) << "a plain callback runs in no task: " << stall.dump();
     } else if (heaviest_runs(stall, "handlers") || heaviest_runs(stall, "render_report")) {
-      ASSERT_TRUE(stall.contains("task")) << stall.dump();
-      EXPECT_EQ(stall["task"]["name"], "handlers");
+      EXPECT_TRUE(stall.contains("task")) << stall.dump();
+      if (stall.contains("task")) EXPECT_EQ(stall["task"]["name"], "handlers");
     }
   }
   EXPECT_EQ(billing, 4) << "2 cycles x 2 blocking steps\n" << run.diagnostics;
