@@ -240,12 +240,14 @@ struct lp_exec_record {
   __u32 tid;     /* the thread that executed (now the leader) */
   __u32 old_tid; /* its TID before the exec */
   __u64 ts_ns;
-  /* Its length bounds what the captures inside may be credited with. */
-  struct lp_busy_end_record {
-    __u32 type; /* LP_REC_BUSY_END */
-    __u32 tid;
-    __u64 seq;
-    __u64 duration_ns;
-  };
+};
+
+/* Its length bounds what the captures inside may be credited with. */
+struct lp_busy_end_record {
+  __u32 type; /* LP_REC_BUSY_END */
+  __u32 tid;
+  __u64 seq;
+  __u64 duration_ns;
+};
 
 #endif /* LOOPPROF_H */
