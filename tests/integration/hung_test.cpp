@@ -248,7 +248,7 @@ TEST(Dump, ThreadsInEveryStateWithoutStopping) {
   ASSERT_EQ(dump.wait_exit(milliseconds(20000)), 0) << dump.describe();
   auto dump_exited = Clock::now();
   nlohmann::json d = nlohmann::json::parse(dump.text(Stream::kStdout));
-  EXPECT_EQ(d["threads"].size(), 5u) << d.dump();
+  EXPECT_EQ(d["threads"].size(), 6u) << d.dump();
   EXPECT_LT(d["snapshot_ms"].get<double>(), 100.0) << d.dump();
 
   const nlohmann::json* sleeper = thread_named(d, "sleeper");
@@ -261,6 +261,12 @@ TEST(Dump, ThreadsInEveryStateWithoutStopping) {
   double slept = (*sleeper)["in_state_ms"].get<double>();
   EXPECT_GE(slept, ms_between(sleeper_line->received, dump_started) - 50) << sleeper->dump();
   EXPECT_LE(slept, ms_between(sleeper_line->received, dump_exited) + 100) << sleeper->dump();
+
+  // Named as the program names it (threading), its OS name beside it.
+  const nlohmann::json* worker = thread_named(d, "billing-sync-worker");
+  ASSERT_TRUE(worker) << d.dump();
+  EXPECT_EQ((*worker)["state"], "blocked") << worker->dump();
+  EXPECT_NE((*worker)["comm"], "billing-sync-worker") << worker->dump();
 
   const nlohmann::json* reader = thread_named(d, "reader");
   ASSERT_TRUE(reader) << d.dump();
