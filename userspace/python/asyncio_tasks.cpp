@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 #include <unordered_set>
 
 namespace loopprof::python {
@@ -13,6 +14,23 @@ constexpr int kMaxAwaitChain = 16;
 constexpr int kMaxTypeDepth = 8;
 constexpr uint64_t kMaxSetSlots = 1024;
 constexpr size_t kMaxTypeName = 128;
+
+// What a Handle's callback is, by its type's tp_name. The C Task's step and
+// wake-up wrappers hold the Task in their first field; a bound method (the C
+// task_wakeup of 3.10+, or a pure-Python Task's methods) in its second. The
+// wrappers are static types up to 3.11 ("TaskStepMethWrapper") and heap
+// types of the _asyncio module from 3.12 ("_asyncio.TaskStepMethWrapper");
+// 3.8 and 3.9 wake a task through TaskWakeupMethWrapper, 3.10+ through a
+// builtin method bound to it.
+enum class Callable { other, wrapper, bound_method };
+
+Callable callable_kind(const std::string& type_name) {
+  std::string_view name = type_name;
+  if (name.rfind("_asyncio.", 0) == 0) name.remove_prefix(9);
+  if (name == "TaskStepMethWrapper" || name == "TaskWakeupMethWrapper") return Callable::wrapper;
+  if (name == "builtin_function_or_method" || name == "method") return Callable::bound_method;
+  return Callable::other;
+}
 }  // namespace
 
 AsyncioTasks::AsyncioTasks(const MemoryReader& memory, const InterpreterLayout& layout,
@@ -65,12 +83,16 @@ uint64_t AsyncioTasks::self_of_callback(uint64_t callback) {
   auto name = object_type_name(callback);
   if (!name) return 0;
   uint64_t at = 0;
-  if (*name == "TaskStepMethWrapper" || *name == "TaskWakeupMethWrapper")
-    at = layout_.object_size;  // sw_task / ww_task
-  else if (*name == "builtin_function_or_method" || *name == "method")
-    at = layout_.object_size + 8;  // m_self (after m_ml) / im_self (after im_func)
-  else
-    return 0;
+  switch (callable_kind(*name)) {
+    case Callable::wrapper:
+      at = layout_.object_size;  // sw_task / ww_task
+      break;
+    case Callable::bound_method:
+      at = layout_.object_size + 8;  // m_self (after m_ml) / im_self (after im_func)
+      break;
+    case Callable::other:
+      return 0;
+  }
   auto self = memory_.value<uint64_t>(callback + at);
   return self ? *self : 0;
 }
@@ -81,13 +103,15 @@ uint64_t AsyncioTasks::task_of_step(const lp_py_task_ref& ref, uint64_t& name_ob
   if (!ref.callback) return 0;
   auto name = type_name(ref.callback_words[0]);
   if (!name) return 0;
-  if (*name == "TaskStepMethWrapper") {
-    name_object = ref.name_objects[0];
-    return ref.callback_words[1];
-  }
-  if (*name == "method" || *name == "builtin_function_or_method") {
-    name_object = ref.name_objects[1];
-    return ref.callback_words[2];
+  switch (callable_kind(*name)) {
+    case Callable::wrapper:
+      name_object = ref.name_objects[0];
+      return ref.callback_words[1];
+    case Callable::bound_method:
+      name_object = ref.name_objects[1];
+      return ref.callback_words[2];
+    case Callable::other:
+      return 0;
   }
   return 0;
 }
