@@ -70,13 +70,17 @@ TaskRun run_task_app(const std::string& python) {
   return run;
 }
 
-// Does the heaviest stack of the stall run `function` (a Python frame)?
-bool heaviest_runs(const nlohmann::json& stall, const std::string& function) {
-  const auto& stacks = stall.at("stacks");
-  if (stacks.empty()) return false;
-  for (const auto& f : stacks[0].at("frames"))
-    if (f.get<std::string>().rfind(function + " (", 0) == 0) return true;
-  return false;
+// Which of the fixture's blocking functions the stall ran: the first one
+// found in its stacks, heaviest first (under load the heaviest stack may be
+// a run-queue wait with no frames).
+std::string blocking_function(const nlohmann::json& stall) {
+  static const std::vector<std::string> fixture = {"sync_accounts", "plain_callback", "handlers",
+                                                   "render_report"};
+  for (const auto& stack : stall.at("stacks"))
+    for (const auto& f : stack.at("frames"))
+      for (const auto& name : fixture)
+        if (f.get<std::string>().rfind(name + " (", 0) == 0) return name;
+  return {};
 }
 
 class TaskTest : public ::testing::TestWithParam<PythonInterpreter> {};
@@ -84,26 +88,43 @@ class TaskTest : public ::testing::TestWithParam<PythonInterpreter> {};
 TEST_P(TaskTest, StallsNameTheirTaskCoroutineAndAwaitChainAndACulpritUsersRecognise) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root";
   TaskRun run = run_task_app(GetParam().executable);
-  int billing = 0, plain = 0;
+  // Every stall of the fixture names the task it ran in, whichever step of
+  // the task it was (the first, run by the Task's step wrapper, or a later
+  // one, run by its wake-up callable), and a plain callback names none.
+  int billing = 0, plain = 0, handlers = 0;
   for (const auto& stall : run.stalls) {
-    if (heaviest_runs(stall, "sync_accounts")) {
-      billing++;
-      EXPECT_TRUE(stall.contains("task")) << stall.dump() << "\n" << run.diagnostics;
-      if (!stall.contains("task")) continue;
-      EXPECT_EQ(stall["task"]["name"], "billing-sync");
-      EXPECT_EQ(stall["task"]["coroutine"], "sync_accounts");
-      EXPECT_EQ(stall["task"]["awaited_by"], nlohmann::json::array({"Task-1", "main"}))
-          << "outermost first";
-    } else if (heaviest_runs(stall, "plain_callback")) {
+    std::string function = blocking_function(stall);
+    nlohmann::json brief = stall;
+    brief.erase("stacks");
+    SCOPED_TRACE("stall in " + function + ": " + brief.dump());
+    if (function == "plain_callback") {
       plain++;
-      EXPECT_FALSE(stall.contains("task")) << "a plain callback runs in no task: " << stall.dump();
-    } else if (heaviest_runs(stall, "handlers") || heaviest_runs(stall, "render_report")) {
-      EXPECT_TRUE(stall.contains("task")) << stall.dump();
-      if (stall.contains("task")) EXPECT_EQ(stall["task"]["name"], "handlers");
+      EXPECT_FALSE(stall.contains("task")) << "a plain callback runs in no task";
+      continue;
     }
+    std::string task, coroutine;
+    if (function == "sync_accounts") {
+      billing++;
+      task = "billing-sync";
+      coroutine = "sync_accounts";
+    } else if (function == "handlers" || function == "render_report") {
+      handlers++;
+      task = "handlers";
+      coroutine = "handlers";
+    } else {
+      ADD_FAILURE() << "a stall the fixture does not cause\n" << run.diagnostics;
+      continue;
+    }
+    EXPECT_TRUE(stall.contains("task")) << run.diagnostics;
+    if (!stall.contains("task")) continue;
+    EXPECT_EQ(stall["task"]["name"], task);
+    EXPECT_EQ(stall["task"]["coroutine"], coroutine);
+    EXPECT_EQ(stall["task"]["awaited_by"], nlohmann::json::array({"Task-1", "main"}))
+        << "outermost first";
   }
   EXPECT_EQ(billing, 4) << "2 cycles x 2 blocking steps\n" << run.diagnostics;
   EXPECT_EQ(plain, 2) << run.diagnostics;
+  EXPECT_EQ(handlers, 4) << "2 cycles x (subprocess.run, json.dumps)\n" << run.diagnostics;
   // The culprit names the application frame and the library call beneath it.
   EXPECT_TRUE(std::regex_search(
       run.report, std::regex(R"(in handlers \([^)]*task_app\.py:\d+\) -> subprocess\.run -> )")))
