@@ -225,7 +225,8 @@ std::map<std::string, uint64_t> BpfSession::dropped() const {
                                                             {LP_REC_STEP, "callback step"},
                                                             {LP_REC_LOOP_EXIT, "loop exit"},
                                                             {LP_REC_THREAD_EXIT, "thread exit"},
-                                                            {LP_REC_EXEC, "exec"}};
+                                                            {LP_REC_EXEC, "exec"},
+                                                            {LP_REC_BUSY_END, "busy-period end"}};
   std::map<std::string, uint64_t> out;
   for (auto [type, name] : kinds) out[name] = drop_count(type);
   return out;

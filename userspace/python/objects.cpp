@@ -73,11 +73,18 @@ std::optional<std::string> read_str(const MemoryReader& memory, const Interprete
   uint64_t data = object + (ascii ? layout.unicode_ascii_data : layout.unicode_compact_data);
   auto raw = memory.bytes(data, static_cast<size_t>(*length) * kind);
   if (!raw) return std::nullopt;
-  if (ascii) return std::string(raw->begin(), raw->end());
+  // Names and file names hold no control characters; an ASCII string no
+  // byte >= 0x80: anything else is memory that is not (or no longer) a str.
+  if (ascii) {
+    for (uint8_t b : *raw)
+      if (b < 0x20 || b >= 0x7f) return std::nullopt;
+    return std::string(raw->begin(), raw->end());
+  }
   std::string out;
   for (size_t i = 0; i < raw->size(); i += kind) {
     uint32_t c = 0;
     for (unsigned b = 0; b < kind; b++) c |= static_cast<uint32_t>((*raw)[i + b]) << (8 * b);
+    if (c < 0x20 || (c >= 0xd800 && c < 0xe000)) return std::nullopt;
     append_utf8(out, c);
   }
   return out;
