@@ -10,6 +10,7 @@
 #include <set>
 
 #include "python/thread_states.hpp"
+#include "python/threading_names.hpp"
 
 namespace loopprof::python {
 
@@ -114,6 +115,10 @@ Status PythonSupport::detach(bpf_object* obj) {
 
 std::string PythonSupport::description() const {
   return fmt::format("CPython {} ({})", layout_.version.str(), image_.path);
+}
+
+std::unordered_map<pid_t, std::string> PythonSupport::thread_names() const {
+  return threading_names(memory_, layout_, image_.runtime);
 }
 
 Status PythonSupport::refresh_threads() {
