@@ -69,6 +69,12 @@ struct Field {
   uint32_t V8Layout::*member;
 };
 
+// Fields V8 renamed, by their older name (values checked equal on Node 22).
+const std::pair<std::string_view, std::string_view> kRenamedFields[] = {
+    {"class_SharedFunctionInfo__script_or_debug_info__HeapObject",
+     "class_SharedFunctionInfo__script__Tagged_HeapObject_"},
+};
+
 }  // namespace
 
 Result<V8DebugSymbols> read_v8_debug_symbols(const std::string& elf_path) {
@@ -90,9 +96,19 @@ Result<V8DebugSymbols> read_v8_debug_symbols(const std::string& elf_path) {
 }
 
 Result<V8Layout> v8_layout_from_symbols(const V8DebugSymbols& s) {
-  auto get = [&](const std::string& name) -> std::optional<int64_t> {
+  auto exact = [&](const std::string& name) -> std::optional<int64_t> {
     if (auto it = s.find(name); it != s.end()) return it->second;
     return std::nullopt;
+  };
+  // V8 12 (Node 22) spells a field's type as Tagged<T> ("name__Tagged_Object_"
+  // for "name__Object") and renamed a few fields: both spellings are looked up.
+  auto get = [&](const std::string& name) -> std::optional<int64_t> {
+    if (auto v = exact(name)) return v;
+    for (const auto& [older, newer] : kRenamedFields)
+      if (name == older) return exact(std::string(newer));
+    const auto type_at = name.rfind("__");
+    if (name.rfind("class_", 0) != 0 || type_at == std::string::npos) return std::nullopt;
+    return exact(name.substr(0, type_at + 2) + "Tagged_" + name.substr(type_at + 2) + "_");
   };
   V8Layout l;
   // The values without which no frame can be read.
