@@ -197,6 +197,15 @@ Result<V8Layout> v8_layout_from_symbols(const V8DebugSymbols& s) {
   if (auto v = get("class_ExternalString__resource__Object"))
     l.external_resource_data = static_cast<uint32_t>(*v) + 8;
 
+  // V8 12 (Node 22) moved BytecodeArray to trusted space: a wrapper field
+  // is published, the source position table (not published) is the next
+  // tagged field, and the table is a TrustedByteArray.
+  if (auto wrapper = get("class_BytecodeArray__wrapper__BytecodeWrapper")) {
+    l.bytecode_array_source_positions = static_cast<uint32_t>(*wrapper) + l.tagged_size;
+    if (auto t = get("type_TrustedByteArray__TRUSTED_BYTE_ARRAY_TYPE"))
+      l.type_byte_array = static_cast<uint32_t>(*t);
+  }
+
   // UncompiledData subtypes: the lowest and highest published.
   for (const auto& [name, value] : s) {
     if (name.rfind("type_UncompiledData", 0) != 0) continue;
