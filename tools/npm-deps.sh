@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 prefix=.cache/npm
 packages=(speedscope@1.25.0)
 node_dir=.cache/node
-node_versions=(18.20.8 22.23.5)
+node_versions=(18.20.8 22.23.5 24.22.3)
 
 have() {
   local name=${1%@*} version=${1##*@}
