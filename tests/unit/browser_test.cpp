@@ -118,6 +118,9 @@ TEST_F(BrowserTest, ReportOfTenThousandStallsRendersInUnderASecond) {
   auto stalls = many_stalls();
   std::string html = encode_html(stalls, sample_summary(stalls));
   fs::path page = write("big.html", html);
+  // LOOPPROF_KEEP_REPORT=FILE keeps a copy, to profile the page by hand.
+  if (const char* keep = std::getenv("LOOPPROF_KEEP_REPORT"))
+    fs::copy_file(page, keep, fs::copy_options::overwrite_existing);
   auto loaded = testing::load_page(testing::file_url(page) + "#selftest", dir_);
   json result = testing::selftest_result(loaded.dom);
   ASSERT_FALSE(result.is_null()) << loaded.log;
