@@ -67,6 +67,38 @@ TEST_F(BrowserTest, ReportRendersNamesTheCulpritAndShowsAClickedStallsStack) {
   EXPECT_NE(std::find(own.begin(), own.end(), "take_lock (app.py:88)"), own.end());
   EXPECT_EQ(std::find(own.begin(), own.end(), "crunch (math_utils.py:7)"), own.end())
       << "another stall's frame in this stall's flame graph";
+  // Hovering its bar tells its duration and cause.
+  std::string bar_tip = result.at("timelineTooltip");
+  EXPECT_NE(bar_tip.find("300.0 ms stall of loop-main (tid 11)"), std::string::npos) << bar_tip;
+  EXPECT_NE(bar_tip.find("cause: lock"), std::string::npos) << bar_tip;
+}
+
+TEST_F(BrowserTest, ReportFlameGraphZoomsColoursBySearchesAndExplains) {
+  auto stalls = sample_stalls();
+  fs::path page = write("report.html", encode_html(stalls, sample_summary(stalls)));
+  auto loaded = testing::load_page(testing::file_url(page) + "#selftest", dir_);
+  json result = testing::selftest_result(loaded.dom);
+  ASSERT_FALSE(result.is_null()) << loaded.log;
+  EXPECT_TRUE(result.at("errors").empty()) << result.at("errors").dump();
+  // 470 ms of stacks: 420 under _start (280 lock, 140 on CPU), 50 in nap.
+  std::string tip = result.at("flameTooltip");
+  EXPECT_NE(tip.find("_start"), std::string::npos) << tip;
+  EXPECT_NE(tip.find("420.0 ms of stall time, 89.4%"), std::string::npos) << tip;
+  EXPECT_NE(tip.find("lock 67%, on-CPU 33%"), std::string::npos) << tip;
+  // A click zooms to it: nap's frame is no longer drawn; reset goes back.
+  EXPECT_EQ(result.at("zoomedTo"), "_start");
+  auto zoomed = result.at("zoomedLabels").get<std::vector<std::string>>();
+  EXPECT_NE(std::find(zoomed.begin(), zoomed.end(), "take_lock (app.py:88)"), zoomed.end());
+  EXPECT_EQ(std::find(zoomed.begin(), zoomed.end(), "nap (sleepy.py:3)"), zoomed.end());
+  EXPECT_EQ(result.at("zoomAfterReset"), 0);
+  // Coloured by cause, _start is the lock colour.
+  EXPECT_EQ(result.at("firstFrameColor"), "#6c5b7b");
+  EXPECT_EQ(result.at("searchResult"), "matches: 59.6% of stall time");
+  // The summary's second worst stall opens on a click.
+  EXPECT_EQ(result.at("worstRows"), 2);
+  EXPECT_NE(result.at("secondWorstWhy").get<std::string>().find("on-cpu 120.0 ms"),
+            std::string::npos)
+      << result.at("secondWorstWhy");
 }
 
 // The share of a CPU this process gets now: CPU time over wall time of a busy loop.
