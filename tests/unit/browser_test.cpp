@@ -159,28 +159,35 @@ TEST_F(BrowserTest, ReportOfTenThousandStallsRendersInUnderASecond) {
   EXPECT_TRUE(result.at("errors").empty()) << result.at("errors").dump();
   EXPECT_EQ(result.at("stalls"), 10000);
   EXPECT_GE(result.at("stacks").get<int>(), 49000);
+  // renderMs: the page's script, from its first line to everything drawn;
+  // sinceNavigation: from the navigation on (reading and parsing the file too).
   double render_ms = result.at("renderMs");
+  double page_ms = result.at("phases").at("sinceNavigation");
   // On a shared machine the page gets a fraction of a CPU: the time it
   // would take with a CPU of its own is the wall time over that share.
   double share = cpu_share();
   std::printf(
-      "report of 10000 stalls, %d stacks: %.1f MB, rendered in %.0f ms wall with %.0f%% of a CPU "
-      "(%.0f ms with a CPU of its own); phases %s\n",
-      result.at("stacks").get<int>(), html.size() / 1e6, render_ms, share * 100, render_ms * share,
-      result.at("phases").dump().c_str());
+      "report of 10000 stalls, %d stacks: %.1f MB, rendered in %.0f ms wall (%.0f ms since the "
+      "navigation) with %.0f%% of a CPU (%.0f ms with a CPU of its own); phases %s\n",
+      result.at("stacks").get<int>(), html.size() / 1e6, render_ms, page_ms, share * 100,
+      render_ms * share, result.at("phases").dump().c_str());
   RecordProperty("render_ms", static_cast<int>(render_ms));
+  RecordProperty("page_ms", static_cast<int>(page_ms));
   RecordProperty("html_bytes", static_cast<int>(html.size()));
   // The time is only comparable on a machine this test has (nearly) to
   // itself: the CPU share above is this process's, not the browser's, and
-  // on a loaded machine the two differ widely (here 8% to 34%).
-  // The goal is under a second; measured 1.28 s on a quiet CI machine (the
-  // flame tree takes ~850 ms of it), so this guards against regressions at
-  // 2 s until the tree is built faster (issue 12).
-  if (share >= 0.9)
-    EXPECT_LT(render_ms, 2000);
-  else
+  // on a loaded machine the two differ widely (here 8% to 51%).
+  // The goal is under a second. The flame tree comes merged from loopprof:
+  // the script takes ~170 ms of CPU and the whole page ~350 ms (Chromium's
+  // trace, 2026-12-03), against 695 ms and ~930 ms with the tree built in
+  // the page (then 1.28 s wall on a quiet machine).
+  if (share >= 0.9) {
+    EXPECT_LT(render_ms, 1000);
+    EXPECT_LT(page_ms, 1000);
+  } else {
     std::printf("render time not asserted: this machine is shared (%.0f%% of a CPU)\n",
                 share * 100);
+  }
 }
 
 TEST_F(BrowserTest, SpeedscopeLoadsOurFileWithItsOwnImporter) {
