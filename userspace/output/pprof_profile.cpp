@@ -48,6 +48,25 @@ std::string function_name(const Frame& frame) {
   return frame_label(frame);
 }
 
+// Mappings in the order written: pprof names the first one the profile's
+// main binary ("File:"), so the first that is neither a shared library nor
+// a pseudo-file such as [kernel] or [vdso] goes first; the others keep their
+// order of first use.
+std::vector<size_t> mapping_order(const std::vector<std::string>& paths) {
+  std::vector<size_t> order(paths.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto library = [](const std::string& path) {
+    std::string_view name = std::string_view(path).substr(path.rfind('/') + 1);
+    return name.find(".so") != std::string_view::npos;
+  };
+  for (size_t i = 0; i < paths.size(); ++i)
+    if (!paths[i].empty() && paths[i][0] != '[' && !library(paths[i])) {
+      std::rotate(order.begin(), order.begin() + i, order.begin() + i + 1);
+      break;
+    }
+  return order;
+}
+
 Frame synthetic_frame(const char* name) {
   return Frame{.kind = FrameKind::truncated, .name = name};
 }
@@ -61,6 +80,7 @@ struct PprofBuilder::Tables {
   std::vector<pb::Function> functions;
   std::map<std::string, uint64_t> mapping_ids;  // module path
   std::vector<std::string> mapping_paths;
+  std::vector<std::string> mapping_build_ids;  // per mapping_paths ("" unknown)
   std::map<std::string, uint64_t> location_ids;  // key of a frame group
   std::vector<pb::Location> locations;
   using SampleKey = std::tuple<std::vector<uint64_t>, std::string, std::string, std::string,
@@ -83,15 +103,22 @@ struct PprofBuilder::Tables {
     pb::Function& f = functions.emplace_back();
     f.set_id(id);
     f.set_name(str(name));
-    f.set_system_name(str(name));
+    // A Python name is no linker symbol: without a system name, pprof takes
+    // it as it is (else "<module>" or "<lambda>" look like C++ template
+    // arguments to its demangler, which strips them to nothing).
+    if (frame.kind != FrameKind::python) f.set_system_name(str(name));
     f.set_filename(str(frame.file));
     function_ids.emplace(std::move(key), id);
     return id;
   }
 
-  uint64_t mapping(const std::string& module) {
+  uint64_t mapping(const std::string& module, const std::string& build_id) {
     auto [it, inserted] = mapping_ids.try_emplace(module, mapping_paths.size() + 1);
-    if (inserted) mapping_paths.push_back(module);
+    if (inserted) {
+      mapping_paths.push_back(module);
+      mapping_build_ids.push_back(build_id);
+    }
+    if (std::string& known = mapping_build_ids[it->second - 1]; known.empty()) known = build_id;
     return it->second;
   }
 
@@ -127,7 +154,7 @@ struct PprofBuilder::Tables {
     if ((outer.kind == FrameKind::native || outer.kind == FrameKind::kernel ||
          outer.kind == FrameKind::unknown) &&
         !outer.module.empty()) {
-      loc.set_mapping_id(mapping(outer.module));
+      loc.set_mapping_id(mapping(outer.module, outer.build_id));
       loc.set_address(outer.address);
     }
     // pprof: the innermost inlined call first, the function holding it last.
@@ -218,13 +245,15 @@ std::string PprofBuilder::encode(const PprofMetadata& metadata) const {
     label(tid)->set_num(std::get<4>(key));
     label(pid)->set_num(std::get<5>(key));
   }
-  for (size_t i = 0; i < tables.mapping_paths.size(); ++i) {
+  for (size_t i : mapping_order(tables.mapping_paths)) {
     const std::string& path = tables.mapping_paths[i];
     pb::Mapping* mapping = profile.add_mapping();
     mapping->set_id(i + 1);
     mapping->set_filename(tables.str(path));
-    if (auto it = metadata.build_ids.find(path); it != metadata.build_ids.end())
-      mapping->set_build_id(tables.str(it->second));
+    std::string build_id = tables.mapping_build_ids[i];
+    if (auto it = metadata.build_ids.find(path); build_id.empty() && it != metadata.build_ids.end())
+      build_id = it->second;
+    if (!build_id.empty()) mapping->set_build_id(tables.str(build_id));
     // Frames arrive symbolized: readers must not symbolize them again.
     mapping->set_has_functions(true);
     mapping->set_has_filenames(true);
