@@ -55,13 +55,15 @@ asan: deps
 	UBSAN_OPTIONS=print_stacktrace=1 $(ASAN_DIR)/tests/loopprof_unit_tests --gtest_filter='$(ASAN_UNIT)'
 	UBSAN_OPTIONS=print_stacktrace=1 $(ASAN_DIR)/tests/loopprof_integration_tests --gtest_filter='$(ASAN_INTEGRATION)'
 
-# libFuzzer targets (tests/fuzz) for FUZZ_SECONDS each; corpora in tests/fuzz/corpus.
+# libFuzzer targets (tests/fuzz) for FUZZ_SECONDS each, FUZZ_JOBS at a time;
+# corpora in tests/fuzz/corpus.
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
 fuzz:
 	cmake -S . -B $(FUZZ_DIR) $(CLANG_CMAKE) -DLOOPPROF_FUZZ=ON
 	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzzers
-	tools/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+	tools/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_JOBS)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp' '*.h' '*.c')
