@@ -17,8 +17,8 @@
 #include <utility>
 
 #include "symbols/proc_maps.hpp"
-#include "unwind/vdso_image.hpp"
 #include "target/proc_path.hpp"
+#include "unwind/vdso_image.hpp"
 
 namespace loopprof {
 
@@ -127,7 +127,9 @@ bool memory_read(Dwfl*, Dwarf_Addr address, Dwarf_Word* result, void* arg) {
   State& s = *static_cast<State*>(arg);
   const uint64_t sp = s.snapshot->regs.sp;
   const uint64_t bytes = std::min<uint64_t>(s.snapshot->stack_bytes, LP_SNAP_STACK_BYTES);
-  if (address < sp || address - sp + sizeof(Dwarf_Word) > bytes) {
+  // address - sp + 8 must not be computed: near 2^64 it wraps into the copy
+  // (the target controls sp and the stack the unwind rules read).
+  if (address < sp || bytes < sizeof(Dwarf_Word) || address - sp > bytes - sizeof(Dwarf_Word)) {
     // Far from the copy: a wrong unwind rule, not a stack deeper than the copy.
     if (address < sp || address - sp > bytes + kBeyondCopy) s.bad_read = true;
     s.read_outside = true;
