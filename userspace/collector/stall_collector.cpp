@@ -93,12 +93,8 @@ void StallCollector::subscribe_tables() {
 }
 
 size_t StallCollector::thread_entries() const {
-<<<<<<< HEAD
-  return lifecycle_.tracked() + off_cpu_step_.size() + reported_ongoing_.size() +
-=======
   return lifecycle_.tracked() + assembler_.threads_tracked() + causes_.threads_tracked() +
-         notes_.threads_tracked() + off_cpu_callback_.size() + reported_ongoing_.size() +
->>>>>>> safety3
+         notes_.threads_tracked() + off_cpu_step_.size() + reported_ongoing_.size() +
          callbacks_.threads_tracked() + summary_.live_rows() + target_.names_kept();
 }
 
