@@ -93,10 +93,12 @@ ScenarioResult run_scenario(const ScenarioSpec& spec) {
   result.pid = fixture.pid();
   for (const auto& line : fixture.lines(Stream::kStdout)) {
     auto w = words(line.text);
-    if (w.size() == 3 && w[0] == "loop") {
+    // "loop NAME TID [THREAD-NAME]": stalls name the thread as the program
+    // does where it says (Python's threading names), else by its comm.
+    if ((w.size() == 3 || w.size() == 4) && w[0] == "loop") {
       pid_t tid = std::stoi(w[2]);
       result.loop_tids[w[1]] = tid;
-      result.thread_names[tid] = read_comm(result.pid, tid);
+      result.thread_names[tid] = w.size() == 4 ? w[3] : read_comm(result.pid, tid);
     }
   }
 
