@@ -3,12 +3,13 @@ BUILD_DIR ?= build
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 
-.PHONY: all build binary deps test unit-test integration-test demo install bench format clean
+.PHONY: all build binary deps test unit-test integration-test demo install bench format clean asan fuzz
 
 all: build
 
 deps:
 	@tools/install-deps.sh
+	@tools/npm-deps.sh
 
 $(BUILD_DIR)/CMakeCache.txt:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
@@ -41,8 +42,27 @@ install: binary
 bench: build
 	tools/bench/run.sh $(BUILD_DIR)
 
+# ASan + UBSan build (clang) in build-asan: the unit tests and a short
+# integration subset.
+ASAN_DIR ?= build-asan
+ASAN_INTEGRATION ?= OutputDestinations.*:TargetChecks.*:LoopprofErrors.NoSuchPid:Stopping.SigtermAfterAStall
+CLANG_CMAKE = -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo
+asan:
+	cmake -S . -B $(ASAN_DIR) $(CLANG_CMAKE) -DLOOPPROF_SANITIZE=ON
+	cmake --build $(ASAN_DIR) -j $(JOBS) --target loopprof loopprof_unit_tests loopprof_integration_tests
+	UBSAN_OPTIONS=print_stacktrace=1 $(ASAN_DIR)/tests/loopprof_unit_tests
+	UBSAN_OPTIONS=print_stacktrace=1 $(ASAN_DIR)/tests/loopprof_integration_tests --gtest_filter='$(ASAN_INTEGRATION)'
+
+# libFuzzer targets (tests/fuzz) for FUZZ_SECONDS each; corpora in tests/fuzz/corpus.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	cmake -S . -B $(FUZZ_DIR) $(CLANG_CMAKE) -DLOOPPROF_FUZZ=ON
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzzers
+	tools/fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp' '*.h' '*.c')
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

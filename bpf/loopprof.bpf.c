@@ -91,7 +91,7 @@ struct {
 /* Records that did not fit in the ring buffer, by enum lp_record_type. */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 16);
+  __uint(max_entries, LP_DROP_KEYS); /* record types, then enum lp_map_full */
   __type(key, __u32);
   __type(value, __u64);
 } drops SEC(".maps");
@@ -149,7 +149,10 @@ static __always_inline struct lp_thread* thread_state_or_new(__u32 pid, __u32 ti
   if (t) return t;
   bpf_map_update_elem(&threads, &tid, &zero_thread, BPF_NOEXIST);
   t = thread_state(tid);
-  if (t) t->pid = pid;
+  if (t)
+    t->pid = pid;
+  else
+    count_drop(LP_FULL_THREADS);
   return t;
 }
 
@@ -217,8 +220,39 @@ static __always_inline struct lp_task_stats* task_stats_or_new(__u32 pid, __u32 
   if (s) return s;
   bpf_map_update_elem(&task_stats, &tid, &zero_task_stats, BPF_NOEXIST);
   s = bpf_map_lookup_elem(&task_stats, &tid);
-  if (s) s->pid = pid;
+  if (s)
+    s->pid = pid;
+  else
+    count_drop(LP_FULL_TASK_STATS);
   return s;
+}
+
+/* Start of the callback step a loop thread is in (key: tid); precise mode. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096); /* resized by userspace before load */
+  __type(key, __u32);
+  __type(value, __u64);
+} step_start SEC(".maps");
+
+/* The last switch-out of an exiting thread: ships its final times and
+ * deletes every per-thread entry, so a reused TID starts from zero. */
+static __always_inline void emit_thread_exit(__u32 pid, __u32 tid, const struct lp_task_stats* s) {
+  struct lp_thread_exit_record* r = reserve_record(LP_REC_THREAD_EXIT, sizeof(*r));
+
+  if (r) {
+    r->tid = tid;
+    r->flags = s ? 0 : LP_TEXIT_NO_STATS;
+    r->pid = pid;
+    if (s)
+      __builtin_memcpy(&r->stats, s, sizeof(r->stats));
+    else
+      __builtin_memset(&r->stats, 0, sizeof(r->stats));
+    bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+  }
+  bpf_map_delete_elem(&task_stats, &tid);
+  bpf_map_delete_elem(&threads, &tid);
+  bpf_map_delete_elem(&step_start, &tid);
 }
 
 /* ---- poll-family syscalls ------------------------------------------------ */
@@ -409,8 +443,13 @@ static __always_inline int handle_switch(void* ctx, struct task_struct* prev,
     t = thread_state(tid);
     now = bpf_ktime_get_ns();
     if (t && t->in_wait == LP_IN_LOOP_WAIT && reason != LP_OFF_RUNQ) reason = LP_OFF_IDLE;
-    s = task_stats_or_new(prev_tgid, tid);
+    s = state & LP_TASK_DEAD ? bpf_map_lookup_elem(&task_stats, &tid)
+                             : task_stats_or_new(prev_tgid, tid);
     if (s) lp_task_switch_out(s, now, reason);
+    if (state & LP_TASK_DEAD) {
+      emit_thread_exit(prev_tgid, tid, s);
+      t = 0; /* deleted at sched_process_exit already */
+    }
     if (t && lp_on_switch_out(t, now, reason)) {
       t->off_futex_addr = futex_addr;
       if (switch_out_worth_stacks(t, reason, now))
@@ -526,23 +565,29 @@ static __always_inline void emit_loop_exit(__u32 tid, const struct lp_thread* t)
   bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 }
 
+/* The thread's loop ends (exit, or exec of a new program): a busy period
+ * under way ends with it, its final counters go out, its state is deleted. */
+static __always_inline void end_loop_thread(__u32 pid, __u32 tid) {
+  struct lp_stall_end end = {};
+  struct lp_thread* t = thread_state(tid);
+
+  if (!t) return;
+  if (lp_on_thread_exit(t, bpf_ktime_get_ns(), threshold_ns, &end))
+    emit_stall(t, pid, tid, &end, LP_STALL_THREAD_EXIT);
+  if (t->iterations) emit_loop_exit(tid, t);
+  bpf_map_delete_elem(&threads, &tid);
+}
+
 static __always_inline int handle_exit(void) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   __u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid;
-  struct lp_stall_end end = {};
-  struct lp_thread* t;
 
   if (!is_watched(pid)) {
     /* A process leaving: may be announced again if its PID is reused. */
     if (discover && pid == tid) bpf_map_delete_elem(&announced, &pid);
     return 0;
   }
-  t = thread_state(tid);
-  if (!t) return 0;
-  if (lp_on_thread_exit(t, bpf_ktime_get_ns(), threshold_ns, &end))
-    emit_stall(t, pid, tid, &end, LP_STALL_THREAD_EXIT);
-  if (t->iterations) emit_loop_exit(tid, t);
-  bpf_map_delete_elem(&threads, &tid);
+  end_loop_thread(pid, tid);
   return 0;
 }
 
@@ -556,15 +601,35 @@ int BPF_PROG(raw_sched_process_exit, struct task_struct* task) {
   return handle_exit();
 }
 
-/* ---- precise mode: callback steps (uprobes, attached only on request) ----- */
+/* exec: the old program's loop is gone; userspace re-reads the process. */
+static __always_inline int handle_exec(__u32 old_tid) {
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  __u32 pid = pid_tgid >> 32;
+  struct lp_exec_record* r;
 
-/* Start of the callback step a loop thread is in (key: tid). */
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 4096); /* resized by userspace before load */
-  __type(key, __u32);
-  __type(value, __u64);
-} step_start SEC(".maps");
+  if (!is_watched(pid)) return 0;
+  end_loop_thread(pid, old_tid);
+  r = reserve_record(LP_REC_EXEC, sizeof(*r));
+  if (!r) return 0;
+  r->pid = pid;
+  r->tid = (__u32)pid_tgid;
+  r->old_tid = old_tid;
+  r->ts_ns = bpf_ktime_get_ns();
+  bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(btf_sched_process_exec, struct task_struct* p, pid_t old_pid) {
+  return handle_exec((__u32)old_pid);
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(raw_sched_process_exec, struct task_struct* p, pid_t old_pid) {
+  return handle_exec((__u32)old_pid);
+}
+
+/* ---- precise mode: callback steps (uprobes, attached only on request) ----- */
 
 SEC("uprobe")
 int step_enter(struct pt_regs* ctx) {

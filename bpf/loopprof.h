@@ -16,8 +16,18 @@ enum lp_record_type {
   LP_REC_WAKE = 4,      /* a busy loop thread blocked off-CPU was woken up */
   LP_REC_STEP = 5,      /* precise mode: one callback step of a loop thread (uprobes) */
   LP_REC_LOOP_EXIT = 6, /* a loop thread exited: its final counters */
-  LP_REC_ANNOUNCE = 8,  /* discovery: an unwatched process waited in a poll-family call */
+  LP_REC_THREAD_EXIT = 7, /* any thread of a watched process is gone: its final times */
+  LP_REC_EXEC = 8,        /* a watched process executed a new program */
+  LP_REC_ANNOUNCE = 9,    /* discovery: an unwatched process waited in a poll-family call */
 };
+
+/* Per-thread state that did not fit in its map (keys of the `drops` map,
+ * after the record types): counted, never silent. */
+enum lp_map_full {
+  LP_FULL_THREADS = 16,    /* `threads` map: a thread's loop was not followed */
+  LP_FULL_TASK_STATS = 17, /* `task_stats` map: a thread's times were not kept */
+};
+#define LP_DROP_KEYS 18
 
 /* Why a thread is off CPU: set at switch-out from the task state and the
  * syscall it is in. The index of lp_thread.cause_ns and lp_task_stats.off_ns. */
@@ -215,6 +225,28 @@ struct lp_step_record {
   __u64 seq; /* busy period of the step */
   __u64 start_ns;
   __u64 end_ns;
+};
+
+enum lp_thread_exit_flags {
+  LP_TEXIT_NO_STATS = 1, /* no task_stats entry (the map was full): stats are zero */
+};
+
+/* Sent at the last switch-out of an exiting thread: its task_stats entry is
+ * deleted, so a reused TID starts from zero. */
+struct lp_thread_exit_record {
+  __u32 type; /* LP_REC_THREAD_EXIT */
+  __u32 tid;
+  __u32 flags; /* enum lp_thread_exit_flags */
+  __u32 pid;
+  struct lp_task_stats stats; /* final */
+};
+
+struct lp_exec_record {
+  __u32 type; /* LP_REC_EXEC */
+  __u32 pid;
+  __u32 tid;     /* the thread that executed (now the leader) */
+  __u32 old_tid; /* its TID before the exec */
+  __u64 ts_ns;
 };
 
 /* Discovery (announce in loopprof.bpf.c): a process that is not watched

@@ -13,6 +13,13 @@
 
 #include "py_stack.h"
 
+/* How target memory is read: the current task's (bpf_probe_read_user) by
+ * default; a task iterator (task_snapshot.bpf.c) defines it to read another
+ * task's memory with bpf_copy_from_user_task. */
+#ifndef LP_PY_READ
+#define LP_PY_READ(task, dst, size, src) bpf_probe_read_user(dst, size, src)
+#endif
+
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 1024); /* resized by userspace before load: watched processes */
@@ -37,21 +44,24 @@ static __always_inline __u64 lp_py_field(const __u8* buf, __u32 off, __u32 size)
   return buf[off & (LP_PY_FRAME_WINDOW - 1)];
 }
 
-static __always_inline __u64 lp_py_first_frame(const struct lp_py_config* cfg, __u64 tstate,
+static __always_inline __u64 lp_py_first_frame(struct task_struct* task,
+                                               const struct lp_py_config* cfg, __u64 tstate,
                                                __u32* flags) {
   __u64 base = tstate, frame = 0;
 
   if (cfg->tstate_cframe != LP_PY_NO_OFFSET &&
-      bpf_probe_read_user(&base, sizeof(base), (const void*)(tstate + cfg->tstate_cframe))) {
+      LP_PY_READ(task, &base, sizeof(base), (const void*)(tstate + cfg->tstate_cframe))) {
     *flags |= LP_PY_READ_FAULT;
     return 0;
   }
-  if (base && bpf_probe_read_user(&frame, sizeof(frame), (const void*)(base + cfg->tstate_frame)))
+  if (base &&
+      LP_PY_READ(task, &frame, sizeof(frame), (const void*)(base + cfg->tstate_frame)))
     *flags |= LP_PY_READ_FAULT;
   return frame;
 }
 
 struct lp_py_walk_ctx {
+  struct task_struct* task; /* whose memory is read */
   const struct lp_py_config* cfg;
   struct lp_py_stack* out;
   __u64 frame; /* next frame to read, 0 at the end */
@@ -75,7 +85,7 @@ static long lp_py_step(__u64 index, struct lp_py_walk_ctx* c) {
     return 1;
   }
   if (size == 0 || size > LP_PY_FRAME_WINDOW ||
-      bpf_probe_read_user(buf, size & (LP_PY_FRAME_WINDOW * 2 - 1), (const void*)c->frame)) {
+      LP_PY_READ(c->task, buf, size & (LP_PY_FRAME_WINDOW * 2 - 1), (const void*)c->frame)) {
     c->flags |= LP_PY_READ_FAULT;
     return 1;
   }
@@ -96,10 +106,12 @@ static long lp_py_step(__u64 index, struct lp_py_walk_ctx* c) {
   return 0;
 }
 
-static __always_inline void lp_py_walk(struct lp_py_stack* out, __u32 tgid) {
-  struct lp_py_walk_ctx c = {.out = out};
+/* The Python frames of `task` (the current task unless LP_PY_READ reads
+ * others), a thread of process `tgid`. */
+static __always_inline void lp_py_walk_task(struct lp_py_stack* out, struct task_struct* task,
+                                            __u32 tgid) {
+  struct lp_py_walk_ctx c = {.out = out, .task = task};
   struct lp_py_thread_key key = {.tgid = tgid};
-  struct task_struct* task;
   __u64* tstate;
 
   out->depth = 0;
@@ -107,18 +119,22 @@ static __always_inline void lp_py_walk(struct lp_py_stack* out, __u32 tgid) {
   out->entry_mask = 0;
   c.cfg = bpf_map_lookup_elem(&lp_py_config, &tgid);
   if (!c.cfg || c.cfg->layout == LP_PY_LAYOUT_NONE) return;
-  task = bpf_get_current_task_btf();
   key.thread_id = BPF_CORE_READ(task, thread.fsbase);
   tstate = bpf_map_lookup_elem(&lp_py_threads, &key);
   if (!tstate) {
     out->flags = LP_PY_NO_THREAD;
     return;
   }
-  c.frame = lp_py_first_frame(c.cfg, *tstate, &c.flags);
+  c.frame = lp_py_first_frame(task, c.cfg, *tstate, &c.flags);
   bpf_loop(LP_PY_MAX_DEPTH + 1, lp_py_step, &c, 0);
   out->depth = c.depth;
   out->flags = c.flags;
   out->entry_mask = c.mask;
+}
+
+/* The current thread's Python frames; `tgid` is its process. */
+static __always_inline void lp_py_walk(struct lp_py_stack* out, __u32 tgid) {
+  lp_py_walk_task(out, bpf_get_current_task_btf(), tgid);
 }
 
 #endif

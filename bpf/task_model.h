@@ -118,6 +118,7 @@ enum {
 };
 
 #define LP_TASK_UNINTERRUPTIBLE 0x2
+#define LP_TASK_DEAD 0x80 /* __state at an exiting task's last switch-out */
 
 /* Why a thread that leaves the CPU does so. state: its __state (0: it was
  * preempted); nr: the syscall it is in (-1: none); arg0, arg1: its first

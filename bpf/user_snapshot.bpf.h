@@ -12,6 +12,13 @@
 
 #include "user_snapshot.h"
 
+/* How the stack is read: the current task's memory by default; a task
+ * iterator (task_snapshot.bpf.c) reads another task's with
+ * bpf_copy_from_user_task. */
+#ifndef LP_SNAP_READ
+#define LP_SNAP_READ(task, dst, size, src) bpf_probe_read_user(dst, size, src)
+#endif
+
 /* Bytes of stack to copy per capture (at most
  * LP_SNAP_STACK_BYTES); 0 disables snapshots. Set by userspace before load. */
 const volatile __u32 lp_snap_max_bytes = LP_SNAP_STACK_BYTES;
@@ -59,7 +66,8 @@ static __always_inline __u64 lp_stack_room(struct task_struct* task, __u64 sp, _
  * stack mapping. A chunk that still fails (a non-resident page, or a mapping
  * bpf_find_vma could not see) is retried up to its page end, then the copy
  * stops. */
-static __always_inline __u32 lp_copy_user_stack(__u8* dst, __u64 sp, __u64 want, __u32* flags) {
+static __always_inline __u32 lp_copy_user_stack(struct task_struct* task, __u8* dst, __u64 sp,
+                                                __u64 want, __u32* flags) {
   __u32 copied = 0;
 
   for (__u32 i = 0; i < LP_SNAP_STACK_BYTES / LP_SNAP_CHUNK_BYTES; i++) {
@@ -69,21 +77,24 @@ static __always_inline __u32 lp_copy_user_stack(__u8* dst, __u64 sp, __u64 want,
 
     if (copied >= want) break;
     if (size > LP_SNAP_CHUNK_BYTES) size = LP_SNAP_CHUNK_BYTES;
-    if (!bpf_probe_read_user(chunk, size, (const void*)src)) {
+    if (!LP_SNAP_READ(task, chunk, size, (const void*)src)) {
       copied += size;
       continue;
     }
     *flags |= LP_SNAP_TRUNCATED;
     to_page_end = LP_SNAP_CHUNK_BYTES - (src & (LP_SNAP_CHUNK_BYTES - 1));
-    if (to_page_end < size && !bpf_probe_read_user(chunk, to_page_end, (const void*)src))
+    if (to_page_end < size && !LP_SNAP_READ(task, chunk, to_page_end, (const void*)src))
       copied += to_page_end;
     break;
   }
   return copied;
 }
 
-static __always_inline void lp_user_snapshot(void* ctx, struct lp_user_snapshot* out) {
-  struct task_struct* task = bpf_get_current_task_btf();
+/* The user registers and stack of `task` (the current task unless LP_SNAP_READ
+ * reads others; for a task that is not current its saved user registers:
+ * exact while it is blocked in the kernel). */
+static __always_inline void lp_user_snapshot_task(struct task_struct* task,
+                                                  struct lp_user_snapshot* out) {
   struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(task);
   __u32 flags = 0;
   __u64 want;
@@ -102,8 +113,12 @@ static __always_inline void lp_user_snapshot(void* ctx, struct lp_user_snapshot*
   want = lp_stack_room(
       task, out->regs.sp,
       lp_snap_max_bytes < LP_SNAP_STACK_BYTES ? lp_snap_max_bytes : LP_SNAP_STACK_BYTES);
-  out->stack_bytes = lp_copy_user_stack(out->stack, out->regs.sp, want, &flags);
+  out->stack_bytes = lp_copy_user_stack(task, out->stack, out->regs.sp, want, &flags);
   out->flags = flags;
+}
+
+static __always_inline void lp_user_snapshot(void* ctx, struct lp_user_snapshot* out) {
+  lp_user_snapshot_task(bpf_get_current_task_btf(), out);
 }
 
 #endif

@@ -331,6 +331,38 @@ TEST_F(AgentTest, WatchesLoopsStartedBeforeAndAfterItIntoPrometheus) {
   EXPECT_NE(read_file_text(dir.file("events.jsonl")).find("\"pid\":" + late_pid),
             std::string::npos);
 
+  // The stall stacks of the last minute as a pprof profile, fetched and read
+  // by go tool pprof itself: the function table names the CPU burn and the
+  // lock wait, the tags carry each stall's pid and cause.
+  if (has_program("go")) {
+    auto res = agent.get("/debug/pprof/stalls?seconds=60");
+    ASSERT_TRUE(res && res->status == 200) << (res ? res->body : "no answer");
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/octet-stream");
+    auto bad = agent.get("/debug/pprof/stalls?seconds=0");
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(bad->status, 400);
+    std::string url =
+        "http://127.0.0.1:" + std::to_string(agent.port()) + "/debug/pprof/stalls?seconds=60";
+    std::string env = "HOME=" + dir.path().string() + " PPROF_TMPDIR=" + dir.path().string() +
+                      " GOFLAGS=-mod=mod ";
+    for (const char* view : {"-top", "-tags"}) {
+      std::string out_path = dir.file(std::string("pprof") + view);
+      ASSERT_EQ(std::system((env + "go tool pprof " + view + " -nodecount=500 '" + url + "' > " +
+                             out_path + " 2>&1")
+                                .c_str()),
+                0)
+          << read_file_text(out_path);
+    }
+    std::string top = read_file_text(dir.file("pprof-top"));
+    EXPECT_NE(top.find("Type: stall_time"), std::string::npos) << top;
+    EXPECT_NE(top.find("burn_cpu"), std::string::npos) << top;
+    EXPECT_NE(top.find("wait_on_held_lock"), std::string::npos) << top;
+    std::string tags = read_file_text(dir.file("pprof-tags"));
+    EXPECT_NE(tags.find(late_pid), std::string::npos) << tags;
+    EXPECT_NE(tags.find(native_pid), std::string::npos) << tags;
+    EXPECT_NE(tags.find("lock"), std::string::npos) << tags;
+  }
+
   // A real Prometheus scrapes the agent every second; every query of the
   // dashboard returns data, with the fixture loops where it is per process.
   int prom_port = free_port();

@@ -155,3 +155,32 @@ INSTANTIATE_TEST_SUITE_P(Layouts, NativeStacksTest,
 
 }  // namespace
 }  // namespace loopprof::test
+
+namespace loopprof::test {
+namespace {
+
+// The hot leaf is hand-written assembly without unwind info that clobbers
+// rbp (tests/fixtures/native/chain.c, asm_spin_nocfi): the unwinder resumes
+// at its verified return address and the chain is complete, up to main.
+TEST(NativeStacksAsm, LeafWithoutUnwindInfoKeepsTheWholeChain) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ScenarioResult r = run_scenario({{fixture_binary("native_stall"), "asm:400"}});
+  ASSERT_TRUE(r.events_error.empty()) << r.events_error << "\n" << r.diagnostics;
+  ASSERT_EQ(r.fixture_exit, 0) << r.diagnostics;
+  const auto finals = stall_events(r.events, false);
+  const auto injections = r.injections_of("asm");
+  ASSERT_EQ(injections.size(), 1u) << r.diagnostics;
+  const nlohmann::json* stall = stall_for(finals, injections[0]);
+  ASSERT_NE(stall, nullptr) << r.diagnostics;
+  const std::vector<std::string> chain = {"main",           "run_loop",       "dispatch",
+                                          "handler_level1", "handler_level2", "burn_asm",
+                                          "asm_spin_nocfi"};
+  const Weights on = chain_weight(*stall, "on_cpu", chain);
+  ASSERT_GT(on.total, 0u) << describe_stacks(*stall);
+  EXPECT_GE(on.with_chain * 10, on.total * 9)
+      << "at least 90% of the sampled time must show main;...;burn_asm;asm_spin_nocfi\n"
+      << describe_stacks(*stall);
+}
+
+}  // namespace
+}  // namespace loopprof::test

@@ -71,3 +71,76 @@ TEST(NodeTarget, StallsAreMeasuredAndUnwoundThroughLibuv) {
 
 }  // namespace
 }  // namespace loopprof::test
+
+namespace loopprof::test {
+namespace {
+
+// Index of the first frame whose label matches `pattern`, or -1.
+int find_frame(const nlohmann::json& frames, const std::regex& pattern) {
+  for (size_t i = 0; i < frames.size(); ++i)
+    if (std::regex_match(frames[i].get<std::string>(), pattern)) return static_cast<int>(i);
+  return -1;
+}
+
+// A Node service whose handlers block in native code (OpenSSL's SHA-512
+// assembly, zlib): the JavaScript function that called it is named with its
+// line, the native frames below it stay, and every stack reaches the loop and
+// the program's entry (no [truncated] root).
+TEST(NodeTarget, JavaScriptFramesAboveCryptoAndZlibStacksReachTheEntry) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  if (!has_node()) GTEST_SKIP() << "no /usr/bin/node";
+  TempDir dir;
+  Process fixture = Process::spawn(ProcessOptions{
+      {"/usr/bin/node", fixture_source("node_crypto.js"), "hash:400000", "gzip:20"}, {}, true});
+  ASSERT_TRUE(fixture.wait_for_line(Stream::kStdout, "ready", milliseconds(10000)))
+      << fixture.describe();
+  Process loopprof = run_loopprof(fixture.pid(), {"--events", dir.file("c.jsonl")});
+  fixture.write_stdin("go\n");
+  ASSERT_EQ(fixture.wait_exit(milliseconds(30000)), 0) << fixture.describe();
+  ASSERT_EQ(loopprof.wait_exit(milliseconds(10000)), 0) << loopprof.describe();
+  EXPECT_NE(loopprof.describe().find("V8 frames"), std::string::npos) << loopprof.describe();
+
+  auto stalls = stall_events(read_jsonl(dir.file("c.jsonl")), false);
+  ASSERT_EQ(stalls.size(), 2u) << loopprof.describe();
+  // node_crypto.js: hashPassword's body is line 11, compressExport's line 15.
+  const std::regex hash_js(R"(hashPassword \(.*node_crypto\.js:11\))");
+  const std::regex zlib_js(R"(compressExport \(.*node_crypto\.js:15\))");
+  const std::regex hash_native(R"(PKCS5_PBKDF2_HMAC|sha512_block_data_order.*)");
+  const std::regex zlib_native(R"(deflate.*|longest_match|compress_block)");
+  const std::regex entry(R"(_start|main|__libc_start_main|__libc_start_call_main)");
+  struct Expect {
+    const std::regex& js;
+    const std::regex& native;
+  };
+  const Expect expect[2] = {{hash_js, hash_native}, {zlib_js, zlib_native}};
+  for (size_t i = 0; i < 2; ++i) {
+    bool named = false;
+    for (const auto& stack : stalls[i]["stacks"]) {
+      const auto& frames = stack["frames"];
+      const std::string first = frames[0].get<std::string>();
+      if (first.rfind("[on-cpu", 0) == 0 || first.rfind("[off-cpu", 0) == 0) continue;
+      if (first == "[truncated]") {
+        // Known gap: samples preempted inside OpenSSL's SHA-512 AVX2 loop,
+        // where no return address slot within 4 KiB leads on (README, Known
+        // limits). Anything else cut short is a failure.
+        // Second known gap: the 16 KiB stack copy ends just below the entry
+        // (README, Known limits): the stack is whole from node::Start down.
+        const std::string root = frames[1].get<std::string>();
+        EXPECT_TRUE(root == "sha512_block_data_order_avx2" || root == "node::Start(int, char**)")
+            << stack.dump();
+        continue;
+      }
+      EXPECT_GE(find_frame(frames, entry), 0) << stack.dump();
+      EXPECT_GE(find_frame(frames, std::regex("uv_run")), 0) << stack.dump();
+      const int js = find_frame(frames, expect[i].js);
+      const int native = find_frame(frames, expect[i].native);
+      if (js >= 0 && native > js) named = true;
+    }
+    EXPECT_TRUE(named) << "stall " << i << ": no stack with the JavaScript caller above "
+                       << "its native frames\n"
+                       << stalls[i].dump(1);
+  }
+}
+
+}  // namespace
+}  // namespace loopprof::test

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -115,6 +116,11 @@ ScenarioResult run_scenario(const ScenarioSpec& spec) {
   result.loopprof_stdout = loopprof.lines(Stream::kStdout);
   result.diagnostics = "fixture: " + fixture.describe() + "\nloopprof: " + loopprof.describe();
 
+  if (!spec.keep_events_as.empty()) {
+    std::error_code missing;  // a missing file shows as events_error below
+    std::filesystem::copy_file(events_path, spec.keep_events_as,
+                               std::filesystem::copy_options::overwrite_existing, missing);
+  }
   try {
     result.events = read_jsonl(events_path);
   } catch (const std::exception& e) {

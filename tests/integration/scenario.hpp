@@ -40,6 +40,7 @@ struct ScenarioSpec {
   std::vector<std::string> fixture_argv;  // full command, e.g. {python, stall_app.py, steps...}
   std::vector<std::string> loopprof_args = {"-t", "100"};  // besides -p, -o, --events
   milliseconds fixture_timeout = milliseconds(30000);
+  std::string keep_events_as;  // if set, the events file is copied there
 };
 
 struct ScenarioResult {

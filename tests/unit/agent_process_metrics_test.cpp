@@ -40,6 +40,33 @@ TEST(ProcessMetrics, FinalRecordBeforeTheMapUpdate) {
   EXPECT_EQ(m.loops().at("main").iterations, 15u);
 }
 
+lp_task_stats task(uint64_t runq_ns, uint32_t pid = 5) {
+  lp_task_stats s{};
+  s.pid = pid;
+  s.off_ns[LP_OFF_RUNQ] = runq_ns;
+  s.hist[LP_HIST_RUNQ][2] = static_cast<__u32>(runq_ns / 10);
+  return s;
+}
+
+TEST(ProcessMetrics, ThreadExitRecordRetiresTheFinalTimes) {
+  ProcessMetrics m(ProcessLabels{5, "python3", "app.py", ""});
+  m.update_tasks({{5, task(100)}, {6, task(40)}});
+  EXPECT_EQ(m.tasks().runq_ns, 140u);
+  // Thread 6 exits: its record comes before the next scrape.
+  m.on_thread_exit(6, task(50));
+  EXPECT_EQ(m.tasks().runq_ns, 150u);
+  m.update_tasks({{5, task(100)}});
+  EXPECT_EQ(m.tasks().runq_ns, 150u);
+  // Thread 7 exits between two scrapes' map reads and its record: the last
+  // snapshot stands in until the final values replace it, never counted twice.
+  m.update_tasks({{5, task(100)}, {7, task(20)}});
+  m.update_tasks({{5, task(110)}});
+  EXPECT_EQ(m.tasks().runq_ns, 180u);
+  m.on_thread_exit(7, task(30));
+  EXPECT_EQ(m.tasks().runq_ns, 190u);
+  EXPECT_EQ(m.tasks().runq_hist[2], 19u);
+}
+
 TEST(ProcessMetrics, StallsByThreadAndCause) {
   ProcessMetrics m(ProcessLabels{5, "python3", "app.py", ""});
   Stall s;

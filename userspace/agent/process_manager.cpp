@@ -67,6 +67,10 @@ pid_t record_pid(const void* data, size_t size) {
       return pid_field(data, size, &lp_step_record::pid);
     case LP_REC_LOOP_EXIT:
       return pid_field(data, size, &lp_loop_exit_record::pid);
+    case LP_REC_THREAD_EXIT:
+      return pid_field(data, size, &lp_thread_exit_record::pid);
+    case LP_REC_EXEC:
+      return pid_field(data, size, &lp_exec_record::pid);
     case LP_REC_ANNOUNCE:
       return pid_field(data, size, &lp_announce_record::pid);
   }

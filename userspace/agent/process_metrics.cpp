@@ -34,6 +34,13 @@ void TaskTotals::add(const TaskTotals& other) {
   add_all(futex_hist, other.futex_hist);
 }
 
+void TaskTotals::subtract(const TaskTotals& other) {
+  runq_ns -= other.runq_ns;
+  futex_ns -= other.futex_ns;
+  for (size_t i = 0; i < runq_hist.size(); ++i) runq_hist[i] -= other.runq_hist[i];
+  for (size_t i = 0; i < futex_hist.size(); ++i) futex_hist[i] -= other.futex_hist[i];
+}
+
 LoopTotals loop_totals_of(const lp_thread& state) {
   LoopTotals t;
   t.iterations = state.iterations;
@@ -84,9 +91,23 @@ void ProcessMetrics::on_loop_exit(pid_t tid, const std::string& name, const lp_t
 void ProcessMetrics::update_tasks(const std::vector<std::pair<pid_t, lp_task_stats>>& tasks) {
   std::unordered_map<pid_t, TaskTotals> seen;
   for (const auto& [tid, stats] : tasks) seen[tid] = task_totals_of(stats);
+  vanished_tasks_.clear();
   for (auto& [tid, totals] : live_tasks_)
-    if (!seen.count(tid)) retired_tasks_.add(totals);
+    if (!seen.count(tid)) {
+      retired_tasks_.add(totals);
+      vanished_tasks_[tid] = totals;
+    }
   live_tasks_ = std::move(seen);
+}
+
+void ProcessMetrics::on_thread_exit(pid_t tid, const lp_task_stats& final_stats) {
+  if (auto gone = vanished_tasks_.find(tid); gone != vanished_tasks_.end()) {
+    retired_tasks_.subtract(gone->second);  // replaced by the final values
+    vanished_tasks_.erase(gone);
+  } else {
+    live_tasks_.erase(tid);
+  }
+  retired_tasks_.add(task_totals_of(final_stats));
 }
 
 std::map<std::string, LoopTotals> ProcessMetrics::loops() const {

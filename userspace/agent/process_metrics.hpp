@@ -41,6 +41,7 @@ struct TaskTotals {
   std::array<uint64_t, LP_HIST_BUCKETS> runq_hist{};
   std::array<uint64_t, LP_HIST_BUCKETS> futex_hist{};
   void add(const TaskTotals& other);
+  void subtract(const TaskTotals& other);
 };
 
 struct StallTotals {
@@ -67,6 +68,8 @@ class ProcessMetrics {
   void on_loop_exit(pid_t tid, const std::string& name, const lp_thread& state);
   // This process's entries of the `task_stats` map.
   void update_tasks(const std::vector<std::pair<pid_t, lp_task_stats>>& tasks);
+  // A thread's final times (LP_REC_THREAD_EXIT): its entry left the map.
+  void on_thread_exit(pid_t tid, const lp_task_stats& final_stats);
 
   // Totals per loop thread name / cause, and for the whole process.
   std::map<std::string, LoopTotals> loops() const;
@@ -90,6 +93,9 @@ class ProcessMetrics {
   std::unordered_map<pid_t, LiveLoop> vanished_loops_;
   std::unordered_map<pid_t, TaskTotals> live_tasks_;
   TaskTotals retired_tasks_;
+  // Threads that left the map at the last update, retired with their last
+  // snapshot until their thread-exit record replaces it.
+  std::unordered_map<pid_t, TaskTotals> vanished_tasks_;
   std::map<std::string, StallTotals> stalls_;  // by thread name
   uint64_t gil_wait_ns_ = 0;
 };

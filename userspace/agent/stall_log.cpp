@@ -3,12 +3,12 @@
 #include <cerrno>
 #include <cstring>
 
-#include "output/stall_json.hpp"
+#include "output/events_json.hpp"
 
 namespace loopprof::agent {
 
 std::string stall_log_line(const Stall& stall, const ProcessLabels& labels) {
-  nlohmann::json line = stall_json(stall);
+  nlohmann::json line = stall_to_json(stall);
   line["comm"] = labels.comm;
   line["service"] = labels.service;
   line["runtime"] = labels.runtime.empty() ? "native" : labels.runtime;

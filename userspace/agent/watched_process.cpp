@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "agent/runtime_label.hpp"
+#include "app/busy_at_attach.hpp"
+#include "top/monotonic_clock.hpp"
 
 namespace loopprof::agent {
 
@@ -64,7 +66,11 @@ Result<std::unique_ptr<WatchedProcess>> WatchedProcess::open(pid_t pid, ProcessC
       context.threshold_ns, context.sample_hz);
 
   if (auto watched = context.session.watch(pid); !watched) return watched.error();
-  context.session.seed_poll_waiters(pid, process->target_.poll_waiters());
+  // Loops busy right now (a hung service) are reported as ongoing stalls;
+  // threads waiting in their loop's wait start their next busy period clean.
+  seed_busy_loops(pid, context.session, *process->collector_, context.kernel_symbols,
+                  *process->symbols_, process->unwinder_.get(), top::monotonic_ns(), false);
+  seed_waiting_threads(process->target_, context.session);
   return process;
 }
 
@@ -80,6 +86,11 @@ void WatchedProcess::on_record(const void* data, size_t size) {
     std::memcpy(&record, data, sizeof(record));
     pid_t tid = static_cast<pid_t>(record.tid);
     metrics_.on_loop_exit(tid, target_.thread_name(tid), record.state);
+  } else if (type == LP_REC_THREAD_EXIT && size >= sizeof(lp_thread_exit_record)) {
+    lp_thread_exit_record record;
+    std::memcpy(&record, data, sizeof(record));
+    if (!(record.flags & LP_TEXIT_NO_STATS))
+      metrics_.on_thread_exit(static_cast<pid_t>(record.tid), record.stats);
   }
   collector_->on_record(data, size);
 }

@@ -19,6 +19,7 @@
 #include "agent/process_manager.hpp"
 #include "agent/selector.hpp"
 #include "agent/stall_log.hpp"
+#include "agent/stall_profile.hpp"
 #include "agent/stall_store.hpp"
 #include "app/exit_code.hpp"
 #include "bpf/bpf_session.hpp"
@@ -30,6 +31,12 @@
 namespace loopprof {
 
 namespace {
+
+uint64_t realtime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
 
 uint64_t monotonic_ns() {
   timespec ts{};
@@ -139,10 +146,10 @@ int run_agent(const AgentOptions& options) {
     return agent::HttpResponse{200, agent::kExpositionContentType,
                                agent::render_metrics(manager.metrics(), health)};
   };
-  routes.stall_profile = [&](int) {
-    return agent::HttpResponse{
-        501, "text/plain",
-        "loopprof: the pprof encoder is not in this build yet; use --events for stall stacks\n"};
+  routes.stall_profile = [&](int seconds) {
+    return agent::HttpResponse{200, "application/octet-stream",
+                               agent::stall_profile(store, std::chrono::steady_clock::now(),
+                                                    realtime_ns(), std::chrono::seconds(seconds))};
   };
   auto http = agent::HttpEndpoint::start(address.value(), routes, state);
   if (!http) return fail(http.error());

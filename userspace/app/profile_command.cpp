@@ -11,13 +11,17 @@
 #include <cstdarg>
 #include <memory>
 
+#include "app/busy_at_attach.hpp"
+#include "app/exec_follower.hpp"
 #include "app/exit_code.hpp"
 #include "bpf/bpf_session.hpp"
 #include "bpf/features.hpp"
 #include "collector/stack_resolver.hpp"
 #include "collector/stall_collector.hpp"
+#include "core/output_file.hpp"
 #include "core/unique_fd.hpp"
 #include "latency/step_probe.hpp"
+#include "output/file_outputs.hpp"
 #include "output/sink.hpp"
 #include "python/python_support.hpp"
 #include "symbols/symbolizer.hpp"
@@ -70,19 +74,19 @@ struct Outputs {
   }
 };
 
+// Every output path is checked (directories, devices, symlinks, the same file
+// twice) before any is created, and all before BPF is attached. With an
+// output on stdout ('-'), the text report goes to stderr.
 Result<Outputs> open_outputs(const ProfileOptions& options) {
+  auto targets = resolve_outputs(options.outputs.all());
+  if (!targets) return targets.error();
+  bool stdout_taken = false;
+  for (const OutputTarget& target : targets.value()) stdout_taken |= target.is_stdout();
   Outputs outputs;
-  outputs.owned.push_back(make_text_report(stdout, options.verbose));
-  if (!options.outputs.folded.empty()) {
-    auto folded = make_folded_writer(options.outputs.folded);
-    if (!folded) return folded.error();
-    outputs.owned.push_back(std::move(folded).value());
-  }
-  if (!options.outputs.events.empty()) {
-    auto events = make_jsonl_writer(options.outputs.events);
-    if (!events) return events.error();
-    outputs.owned.push_back(std::move(events).value());
-  }
+  outputs.owned.push_back(make_text_report(stdout_taken ? stderr : stdout, options.verbose));
+  auto files = open_file_outputs(options.outputs);
+  if (!files) return files.error();
+  for (auto& sink : files.value()) outputs.owned.push_back(std::move(sink));
   return outputs;
 }
 
@@ -97,6 +101,18 @@ std::unique_ptr<python::PythonSupport> attach_python(pid_t pid, bpf_object* obje
     return nullptr;
   }
   return std::move(python).value();
+}
+
+// JavaScript frames for V8 targets (Node.js); anything else keeps native frames.
+std::unique_ptr<node::NodeSupport> attach_node(pid_t pid) {
+  auto node = node::NodeSupport::attach(pid);
+  if (!node) {
+    fmt::print(stderr, "loopprof: warning: {}; JavaScript frames stay unnamed\n",
+               node.error().message);
+    if (!node.error().hint.empty()) fmt::print(stderr, "loopprof: hint: {}\n", node.error().hint);
+    return nullptr;
+  }
+  return std::move(node).value();
 }
 
 // Kernel frames are named from /proc/kallsyms; without it they stay addresses.
@@ -142,6 +158,10 @@ int run_profile(const ProfileOptions& options) {
   auto target = TargetProcess::open(options.pid);
   if (!target) return fail(target.error());
   if (auto privileges = check_privileges(); !privileges) return fail(privileges.error());
+  // Ctrl-C from here on stops the run cleanly (no temporary file left behind).
+  UniqueFd signals = stop_signals_fd();
+  auto outputs = open_outputs(options);
+  if (!outputs) return fail(outputs.error());
   auto features = probe_features();
   if (!features) return fail(features.error());
   if (options.verbose) fmt::print(stderr, "loopprof: {}\n", features->describe());
@@ -161,30 +181,39 @@ int run_profile(const ProfileOptions& options) {
   if (auto loaded = session->load(); !loaded) return fail(loaded.error());
   if (auto watched = session->watch(options.pid); !watched) return fail(watched.error());
 
-  auto outputs = open_outputs(options);
-  if (!outputs) return fail(outputs.error());
   std::unique_ptr<python::PythonSupport> python = attach_python(options.pid, session->object());
   auto kernel_symbols = open_kernel_symbols();
   auto process_symbols = ProcessSymbolizer::create(options.pid);
   std::unique_ptr<DwarfUnwinder> unwinder = create_unwinder(options.pid);
   StackResolver resolver(*kernel_symbols, *process_symbols, unwinder.get(), python.get());
+  std::unique_ptr<node::NodeSupport> node = python ? nullptr : attach_node(options.pid);
+  resolver.set_node(node.get());
   StallCollector collector(target.value(), resolver, outputs->sinks(), config.threshold_ns,
                            config.sample_hz, options.precise);
+  ExecFollower exec_follower(options.pid, session->object(), *process_symbols, unwinder.get(),
+                             resolver, python, options.precise);
 
-  UniqueFd signals = stop_signals_fd();
   auto started = std::chrono::steady_clock::now();
   if (auto attached = session->attach(
           [&collector](const void* data, size_t size) { collector.on_record(data, size); });
       !attached)
     return fail(attached.error());
-  size_t seeded = session->seed_poll_waiters(options.pid, target->poll_waiters());
+  if (target->exited())
+    return fail(Error::failed(fmt::format("trace PID {}", options.pid),
+                              "it exited while loopprof was attaching"));
+  size_t busy = seed_busy_loops(options.pid, *session, collector, *kernel_symbols, *process_symbols,
+                                unwinder.get(), monotonic_ns(), options.verbose);
+  size_t seeded = seed_waiting_threads(target.value(), *session) + busy;
   auto attach_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   fmt::print(stderr,
-             "loopprof: attached to PID {} ({}{}), {} threads ({} waiting in a poll call), "
+             "loopprof: attached to PID {} ({}{}), {} threads ({} waiting in a poll call{}), "
              "threshold {} ms, in {:.0f} ms; Ctrl-C to stop\n",
-             options.pid, target->command(), python ? ", " + python->description() : "",
-             target->thread_count(), seeded, options.threshold_ms, attach_ms);
+             options.pid, target->command(),
+             python ? ", " + python->description() : (node ? ", " + node->description() : ""),
+             target->thread_count(), seeded - busy,
+             busy ? fmt::format(", {} loop(s) busy since before attach", busy) : "",
+             options.threshold_ms, attach_ms);
 
   UniqueFd poller(epoll_create1(EPOLL_CLOEXEC));
   for (int fd : {session->ring_epoll_fd(), signals.get(), target->exit_fd()}) {
@@ -210,17 +239,20 @@ int run_profile(const ProfileOptions& options) {
     }
     if (auto consumed = session->consume(); !consumed) return fail(consumed.error());
     collector.check_ongoing(session->threads(), monotonic_ns());
+    // An exec of the target (from the kernel's record): re-read the process.
+    if (collector.take_exec()) exec_follower.on_exec(target->command());
+    exec_follower.tick();
     // Once a second: new Python threads get frames from their first stall
-    // on, and an exec of the target gets its new image symbolized.
+    // on; threads whose exit record was lost are forgotten; an exec the
+    // kernel's record missed is caught by its new image.
     auto now = std::chrono::steady_clock::now();
     if (now - last_refresh >= std::chrono::seconds(1)) {
       last_refresh = now;
       if (python) (void)python->refresh_threads();
+      collector.lifecycle().sweep(target->thread_ids());
       if (target->image_changed()) {
-        fmt::print(stderr, "loopprof: PID {} executed {}: re-reading its memory map\n", options.pid,
-                   target->command());
-        process_symbols->refresh();
-        if (unwinder) (void)unwinder->refresh();
+        target->note_exec();
+        exec_follower.on_exec(target->command());
       }
     }
 
@@ -255,6 +287,8 @@ int run_profile(const ProfileOptions& options) {
       .ongoing_at_exit = stalls_at_exit(collector, threads),
       .dropped = session->dropped(),
       .stop_reason = stop_reason};
+  base.map_full = session->map_full();
+  base.max_threads = session->max_threads();
   session.reset();  // detach before writing outputs
   if (collector.malformed_records() > 0) base.dropped["malformed"] = collector.malformed_records();
 

@@ -244,41 +244,38 @@ std::vector<std::pair<pid_t, lp_task_stats>> BpfSession::task_stats() const {
   return read_tid_map<lp_task_stats>(bpf_map__fd(skel_->maps.task_stats));
 }
 
-void BpfSession::seed_thread(pid_t tid, const lp_thread& state) {
+bool BpfSession::seed_thread(pid_t tid, const lp_thread& state) {
   __u32 key = static_cast<__u32>(tid);
-  bpf_map_update_elem(bpf_map__fd(skel_->maps.threads), &key, &state, BPF_NOEXIST);
+  return bpf_map_update_elem(bpf_map__fd(skel_->maps.threads), &key, &state, BPF_NOEXIST) == 0;
 }
 
-size_t BpfSession::seed_poll_waiters(pid_t pid, const std::vector<PollWaiter>& waiters) {
-  for (const PollWaiter& waiter : waiters) {
-    lp_thread state{};
-    state.pid = static_cast<__u32>(pid);
-    state.loop_family = waiter.family;
-    state.loop_key = waiter.key;
-    state.loop_sp = waiter.user_sp;
-    state.in_wait = LP_IN_LOOP_WAIT;
-    seed_thread(waiter.tid, state);
-  }
-  return waiters.size();
+uint64_t BpfSession::drop_count(uint32_t key) const {
+  int cpus = libbpf_num_possible_cpus();
+  std::vector<__u64> per_cpu(static_cast<size_t>(cpus > 0 ? cpus : 1));
+  uint64_t total = 0;
+  __u32 k = key;
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.drops), &k, per_cpu.data()) == 0)
+    for (__u64 n : per_cpu) total += n;
+  return total;
 }
 
 std::map<std::string, uint64_t> BpfSession::dropped() const {
-  static constexpr std::pair<__u32, const char*> kinds[] = {
-      {LP_REC_STALL, "stall"},        {LP_REC_CAPTURE, "stack capture"},
-      {LP_REC_RESUME, "resume"},      {LP_REC_WAKE, "wake-up"},
-      {LP_REC_STEP, "callback step"}, {LP_REC_LOOP_EXIT, "loop exit"},
-      {LP_REC_ANNOUNCE, "announce"}};
+  static constexpr std::pair<__u32, const char*> kinds[] = {{LP_REC_STALL, "stall"},
+                                                            {LP_REC_CAPTURE, "stack capture"},
+                                                            {LP_REC_RESUME, "resume"},
+                                                            {LP_REC_WAKE, "wake-up"},
+                                                            {LP_REC_STEP, "callback step"},
+                                                            {LP_REC_LOOP_EXIT, "loop exit"},
+                                                            {LP_REC_THREAD_EXIT, "thread exit"},
+                                                            {LP_REC_EXEC, "exec"},
+                                                            {LP_REC_ANNOUNCE, "announce"}};
   std::map<std::string, uint64_t> out;
-  int cpus = libbpf_num_possible_cpus();
-  std::vector<__u64> per_cpu(static_cast<size_t>(cpus > 0 ? cpus : 1));
-  for (auto [type, name] : kinds) {
-    __u32 key = type;
-    uint64_t total = 0;
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.drops), &key, per_cpu.data()) == 0)
-      for (__u64 n : per_cpu) total += n;
-    out[name] = total;
-  }
+  for (auto [type, name] : kinds) out[name] = drop_count(type);
   return out;
+}
+
+std::map<std::string, uint64_t> BpfSession::map_full() const {
+  return {{"threads", drop_count(LP_FULL_THREADS)}, {"task_stats", drop_count(LP_FULL_TASK_STATS)}};
 }
 
 }  // namespace loopprof

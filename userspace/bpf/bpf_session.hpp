@@ -16,7 +16,6 @@
 #include "bpf/abi.hpp"
 #include "bpf/features.hpp"
 #include "core/error.hpp"
-#include "target/target_process.hpp"
 
 struct loopprof_bpf;
 struct bpf_link;
@@ -74,13 +73,14 @@ class BpfSession {
   std::vector<std::pair<pid_t, lp_thread>> threads() const;
   // Time accounting and histograms of every watched thread seen so far.
   std::vector<std::pair<pid_t, lp_task_stats>> task_stats() const;
-  // Inserts state for a thread not yet known to the BPF side.
-  void seed_thread(pid_t tid, const lp_thread& state);
-  // Threads of `pid` blocked in a poll-family call when we attach are seeded
-  // as "in the loop's wait", so their first busy period is measured from its
-  // start. Returns how many.
-  size_t seed_poll_waiters(pid_t pid, const std::vector<PollWaiter>& waiters);
+  // Inserts state for a thread not yet known to the BPF side; false if it
+  // is known already (or the map is full).
+  bool seed_thread(pid_t tid, const lp_thread& state);
   std::map<std::string, uint64_t> dropped() const;
+  // Updates lost because a per-thread map was full (map name -> count): more
+  // live threads at once than max_threads.
+  std::map<std::string, uint64_t> map_full() const;
+  uint32_t max_threads() const { return config_.max_threads; }
   size_t attached_programs() const { return links_.size(); }
 
  private:
@@ -88,6 +88,7 @@ class BpfSession {
   Status attach_programs();
   Status attach_cpu_sampler();
   Status attach_step_probes();
+  uint64_t drop_count(uint32_t key) const;
 
   loopprof_bpf* skel_;
   SessionConfig config_;

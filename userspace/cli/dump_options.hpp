@@ -11,6 +11,8 @@ namespace loopprof {
 
 struct DumpOptions {
   pid_t pid = 0;
+  bool json = false;
+  bool verbose = false;
 };
 
 // Adds the `dump` subcommand to the app; returns it.

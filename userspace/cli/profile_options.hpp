@@ -11,6 +11,16 @@
 
 namespace loopprof {
 
+// Accepted ranges (documented in the README).
+constexpr double kMinThresholdMs = 0.1;
+constexpr double kMaxThresholdMs = 3'600'000;  // one hour
+constexpr double kMinDurationS = 0.001;
+constexpr double kMaxDurationS = 30 * 86'400;  // thirty days
+constexpr double kMaxFrequencyHz = 10'000;
+constexpr double kMinLoopTimeoutS = 0.1;
+constexpr double kMaxLoopTimeoutS = 86'400;
+constexpr double kMaxRingbufMb = 1024;
+
 struct ProfileOptions {
   pid_t pid = 0;
   double threshold_ms = 100;

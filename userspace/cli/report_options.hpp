@@ -1,16 +1,16 @@
-// Options of `loopprof report`.
+// Options of `loopprof report`: turn a saved --events file into other formats.
 #pragma once
-
-#include <sys/types.h>
 
 #include <CLI/CLI.hpp>
 #include <string>
-#include <vector>
+
+#include "cli/output_options.hpp"
 
 namespace loopprof {
 
 struct ReportOptions {
-  pid_t pid = 0;
+  std::string events_file;
+  OutputPaths outputs;
 };
 
 // Adds the `report` subcommand to the app; returns it.

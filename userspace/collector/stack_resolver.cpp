@@ -21,17 +21,34 @@ bool is_tracing_frame(const Frame& frame) {
          name.rfind("trace_call_bpf", 0) == 0;
 }
 
+// The outermost frame of a whole user stack: the program's or a thread's entry.
+bool reaches_thread_entry(const Frames& root_first) {
+  if (root_first.empty()) return false;
+  const std::string& root = root_first.front().name;
+  return root == "_start" || root == "__libc_start_main" || root == "__libc_start_call_main" ||
+         root == "clone" || root == "clone3" || root == "start_thread";
+}
+
 }  // namespace
 
 Frames StackResolver::user_frames(const lp_capture_record& record) {
   Frames frames;
   // Frame pointers, or a DWARF unwind of the stack snapshot (unwind/user_stack.hpp).
-  std::vector<uint64_t> pcs = best_user_pcs(record, unwinder_);
-  for (size_t i = pcs.size(); i-- > 0;) {  // leaf first
+  const UserStack stack = best_user_stack(record, unwinder_);
+  const auto& pcs = stack.pcs;
+  for (size_t i = pcs.size(); i-- > 0;) {  // root first
     if (pcs[i] == 0) continue;
     Frames resolved = process_.symbolize(pcs[i], /*return_address=*/i != 0);
+    if (node_ && resolved.size() == 1 && stack.fps[i] != 0) {
+      // One V8 frame per frame pointer (the code that runs in a frame sets rbp once).
+      const bool same_as_caller = i + 1 < pcs.size() && stack.fps[i + 1] == stack.fps[i];
+      if (!same_as_caller)
+        if (auto js = node_->frame(stack.fps[i], resolved.front(), record.snap)) resolved = {*js};
+    }
     frames.insert(frames.end(), resolved.begin(), resolved.end());
   }
+  if (!pcs.empty() && !stack.reached_root && !reaches_thread_entry(frames))
+    frames.insert(frames.begin(), Frame{.kind = FrameKind::truncated, .name = "[truncated]"});
   return frames;
 }
 

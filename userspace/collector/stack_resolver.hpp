@@ -5,6 +5,7 @@
 
 #include "bpf/abi.hpp"
 #include "model/frame.hpp"
+#include "node/node_support.hpp"
 #include "python/python_support.hpp"
 #include "symbols/symbolizer.hpp"
 #include "unwind/dwarf_unwinder.hpp"
@@ -20,6 +21,10 @@ class StackResolver {
       : kernel_(kernel), process_(process), unwinder_(unwinder), python_(python) {}
 
   Frames resolve(const lp_capture_record& record);
+  // JavaScript frames for a V8 target (may be null).
+  void set_node(node::NodeSupport* node) { node_ = node; }
+  // The target executed a new program: its Python support (or none).
+  void set_python(python::PythonSupport* python) { python_ = python; }
 
  private:
   Frames user_frames(const lp_capture_record& record);
@@ -29,6 +34,7 @@ class StackResolver {
   ProcessSymbolizer& process_;
   DwarfUnwinder* unwinder_;
   python::PythonSupport* python_;
+  node::NodeSupport* node_ = nullptr;
 };
 
 }  // namespace loopprof

@@ -51,6 +51,16 @@ void StallCollector::on_record(const void* data, size_t size) {
       if (read_record(data, size, record)) return on_loop_exit(record);
       break;
     }
+    case LP_REC_THREAD_EXIT: {
+      lp_thread_exit_record record;
+      if (read_record(data, size, record)) return on_thread_exit(record);
+      break;
+    }
+    case LP_REC_EXEC: {
+      lp_exec_record record;
+      if (read_record(data, size, record)) return on_exec(record);
+      break;
+    }
     case LP_REC_WAKE: {
       lp_wake_record record;
       if (read_record(data, size, record)) return on_wake(record);
@@ -63,8 +73,41 @@ void StallCollector::on_record(const void* data, size_t size) {
   ++malformed_records_;
 }
 
+void StallCollector::subscribe_tables() {
+  lifecycle_.subscribe([this](pid_t tid) {
+    assembler_.forget(tid);
+    causes_.forget(tid);
+    callbacks_.forget(tid);
+    off_cpu_callback_.erase(tid);
+    reported_ongoing_.erase(reported_ongoing_.lower_bound({tid, 0}),
+                            reported_ongoing_.upper_bound({tid, UINT64_MAX}));
+    summary_.forget_thread(tid);
+    target_.forget_thread(tid);  // last: the others may still name it
+  });
+}
+
+size_t StallCollector::thread_entries() const {
+  return lifecycle_.tracked() + off_cpu_callback_.size() + reported_ongoing_.size() +
+         callbacks_.threads_tracked() + summary_.live_rows() + target_.names_kept();
+}
+
+void StallCollector::on_thread_exit(const lp_thread_exit_record& record) {
+  pid_t tid = static_cast<pid_t>(record.tid);
+  if (!(record.flags & LP_TEXIT_NO_STATS))
+    summary_.note_thread_times(tid, target_.thread_name(tid), record.stats);
+  lifecycle_.exited(tid);
+}
+
+void StallCollector::on_exec(const lp_exec_record& record) {
+  ++execs_;
+  exec_pending_ = true;
+  if (record.old_tid != record.tid) lifecycle_.exited(static_cast<pid_t>(record.old_tid));
+  target_.note_exec();
+}
+
 void StallCollector::on_capture(const lp_capture_record& record) {
   pid_t tid = static_cast<pid_t>(record.tid);
+  if (record.pid == static_cast<__u32>(target_.pid())) lifecycle_.saw(tid);
   target_.thread_name(tid);  // remember it while the thread exists
   Frames frames = resolver_.resolve(record);
   if (callbacks_.precise() && record.kind != LP_CAPTURE_WAKER)
@@ -80,6 +123,7 @@ void StallCollector::on_capture(const lp_capture_record& record) {
       break;
     default:
       causes_.on_switch_out(tid, record.seq, frames, record.off_reason);
+      notes_.on_switch_out(record, frames);
       off_cpu_callback_[tid] = callback_of(frames);
       assembler_.on_switch_out(tid, record.seq, record.ts_ns, std::move(frames));
   }
@@ -87,12 +131,15 @@ void StallCollector::on_capture(const lp_capture_record& record) {
 
 void StallCollector::on_loop_exit(const lp_loop_exit_record& record) {
   pid_t tid = static_cast<pid_t>(record.tid);
+  lifecycle_.saw(tid);
   summary_.note_loop_thread(tid, target_.thread_name(tid), record.state);
 }
 
 void StallCollector::on_resume(const lp_resume_record& record) {
   pid_t tid = static_cast<pid_t>(record.tid);
+  lifecycle_.saw(tid);
   causes_.on_resume(tid, record.seq, record.blocked_ns);
+  notes_.on_resume(tid, record.seq, record.blocked_ns);
   if (auto it = off_cpu_callback_.find(tid); it != off_cpu_callback_.end()) {
     callbacks_.on_off_cpu(tid, record.seq, it->second, record.off_ns);
     off_cpu_callback_.erase(it);
@@ -108,13 +155,17 @@ void StallCollector::on_wake(const lp_wake_record& record) {
   std::string comm(record.waker_comm, strnlen(record.waker_comm, sizeof(record.waker_comm)));
   if (record.flags & LP_WAKE_OTHER_PROCESS)
     wake.waker_thread = fmt::format("{} (PID {})", comm, record.waker_pid);
-  else
+  else {
+    lifecycle_.saw(wake.waker_tid);
     wake.waker_thread = target_.thread_name(wake.waker_tid);
+  }
   if (wake.waker_thread.empty()) wake.waker_thread = comm;
+  lifecycle_.saw(static_cast<pid_t>(record.woken_tid));
   causes_.on_wake(static_cast<pid_t>(record.woken_tid), record.seq, std::move(wake));
 }
 
 void StallCollector::on_step(const lp_step_record& record) {
+  lifecycle_.saw(static_cast<pid_t>(record.tid));
   callbacks_.on_step(static_cast<pid_t>(record.tid), record.start_ns, record.end_ns);
 }
 
@@ -137,6 +188,7 @@ const SummaryBuilder& StallCollector::summary() {
 
 void StallCollector::on_stall(const lp_stall_record& record) {
   pid_t tid = static_cast<pid_t>(record.tid);
+  lifecycle_.saw(tid);
   saw_loop_ = true;
   StallTimes times{.seq = record.seq,
                    .start_ns = record.start_ns,
@@ -150,9 +202,11 @@ void StallCollector::on_stall(const lp_stall_record& record) {
   stall.pid = static_cast<pid_t>(record.pid);
   stall.thread = target_.thread_name(tid);
   stall.thread_exited = record.flags & LP_STALL_THREAD_EXIT;
+  notes_.apply(stall);
   if (stall.thread_exited) {
     assembler_.forget(tid);
     causes_.forget(tid);
+    notes_.forget(tid);
   }
   reported_ongoing_.erase({tid, record.seq});
   summary_.add_stall(stall);
@@ -183,12 +237,14 @@ Stall StallCollector::ongoing_stall(pid_t tid, const lp_thread& state, uint64_t 
   stall.pid = target_.pid();
   stall.tid = tid;
   stall.thread = target_.thread_name(tid);
+  notes_.apply(stall);
   return stall;
 }
 
 void StallCollector::check_ongoing(const std::vector<std::pair<pid_t, lp_thread>>& threads,
                                    uint64_t now_ns) {
   for (const auto& [tid, state] : threads) {
+    lifecycle_.saw(tid);
     if (state.iterations > 0) {
       saw_loop_ = true;
       summary_.note_loop_thread(tid, target_.thread_name(tid), state);

@@ -15,6 +15,8 @@
 #include "collector/stack_resolver.hpp"
 #include "collector/stall_assembler.hpp"
 #include "collector/summary_builder.hpp"
+#include "collector/thread_lifecycle.hpp"
+#include "collector/wait_notes.hpp"
 #include "latency/callback_stats.hpp"
 #include "output/sink.hpp"
 #include "target/target_process.hpp"
@@ -30,7 +32,12 @@ class StallCollector {
         sinks_(std::move(sinks)),
         threshold_ns_(threshold_ns),
         sample_hz_(sample_hz),
-        callbacks_(sample_hz ? 1000000000ull / sample_hz : 0, precise) {}
+        callbacks_(sample_hz ? 1000000000ull / sample_hz : 0, precise),
+        notes_(target.pid()) {
+    subscribe_tables();
+  }
+  StallCollector(const StallCollector&) = delete;
+  StallCollector& operator=(const StallCollector&) = delete;
 
   void on_record(const void* data, size_t size);
   // Reports busy periods past the threshold that have not ended yet (once
@@ -45,6 +52,15 @@ class StallCollector {
   const SummaryBuilder& summary();
   uint64_t malformed_records() const { return malformed_records_; }
   bool saw_loop() const { return saw_loop_; }
+  // Every per-thread table subscribes here; sweep it with the live threads.
+  ThreadLifecycle& lifecycle() { return lifecycle_; }
+  // True once per exec record of the target (then re-read the process).
+  bool take_exec() { return std::exchange(exec_pending_, false); }
+  uint64_t execs() const { return execs_; }
+  // Entries of the per-thread tables (for tests and the soak benchmark).
+  size_t thread_entries() const;
+  // What stalls waited on; notes of stalls under way at attach go here.
+  WaitNotes& wait_notes() { return notes_; }
 
  private:
   void on_stall(const lp_stall_record& record);
@@ -53,6 +69,9 @@ class StallCollector {
   void on_loop_exit(const lp_loop_exit_record& record);
   void on_wake(const lp_wake_record& record);
   void on_step(const lp_step_record& record);
+  void on_thread_exit(const lp_thread_exit_record& record);
+  void on_exec(const lp_exec_record& record);
+  void subscribe_tables();
   void report(const Stall& stall);
   Stall ongoing_stall(pid_t tid, const lp_thread& state, uint64_t now_ns, bool& past_threshold);
 
@@ -67,8 +86,12 @@ class StallCollector {
   std::unordered_map<pid_t, std::string>
       off_cpu_callback_;  // callback of the open off-CPU interval
   SummaryBuilder summary_;
+  WaitNotes notes_;
   std::set<std::pair<pid_t, uint64_t>> reported_ongoing_;  // (tid, seq)
+  ThreadLifecycle lifecycle_;  // declared last: handlers point at the tables above
   uint64_t malformed_records_ = 0;
+  uint64_t execs_ = 0;
+  bool exec_pending_ = false;
   bool saw_loop_ = false;
 };
 

@@ -55,8 +55,37 @@ CallbackStats::OpenSteps& CallbackStats::open(pid_t tid, uint64_t seq) {
 }
 
 void CallbackStats::close(OpenSteps& steps) {
-  for (const auto& [callback, ns] : steps.ns) steps_[callback].push_back(ns);
+  for (const auto& [callback, ns] : steps.ns) add_step(callback, ns);
   steps.ns.clear();
+}
+
+uint64_t CallbackStats::next_random() {  // xorshift64
+  random_state_ ^= random_state_ << 13;
+  random_state_ ^= random_state_ >> 7;
+  random_state_ ^= random_state_ << 17;
+  return random_state_;
+}
+
+// Reservoir sampling (Algorithm R): every step has the same chance to be kept.
+void CallbackStats::add_step(const std::string& callback, uint64_t ns) {
+  StepTimes& times = steps_[callback];
+  times.count++;
+  times.total_ns += ns;
+  times.max_ns = std::max(times.max_ns, ns);
+  if (times.kept.size() < kKeptSteps) {
+    times.kept.push_back(ns);
+    return;
+  }
+  uint64_t slot = next_random() % times.count;
+  if (slot < kKeptSteps) times.kept[slot] = ns;
+}
+
+void CallbackStats::forget(pid_t tid) {
+  if (auto it = open_.find(tid); it != open_.end()) {
+    close(it->second);
+    open_.erase(it);
+  }
+  last_seen_.erase(tid);
 }
 
 void CallbackStats::note_callback(pid_t tid, uint64_t ts_ns, std::string callback) {
@@ -66,7 +95,7 @@ void CallbackStats::note_callback(pid_t tid, uint64_t ts_ns, std::string callbac
 void CallbackStats::on_step(pid_t tid, uint64_t start_ns, uint64_t end_ns) {
   auto it = last_seen_.find(tid);
   bool named = it != last_seen_.end() && it->second.ts_ns >= start_ns && it->second.ts_ns <= end_ns;
-  steps_[named ? it->second.callback : "[step not sampled]"].push_back(end_ns - start_ns);
+  add_step(named ? it->second.callback : "[step not sampled]", end_ns - start_ns);
 }
 
 void CallbackStats::on_sample(pid_t tid, uint64_t seq, const Frames& frames) {
@@ -83,17 +112,24 @@ void CallbackStats::on_off_cpu(pid_t tid, uint64_t seq, const std::string& callb
 }
 
 std::vector<CallbackRow> CallbackStats::rows() const {
-  std::map<std::string, std::vector<uint64_t>> all = steps_;
+  std::map<std::string, StepTimes> all = steps_;
   for (const auto& [tid, steps] : open_)
-    for (const auto& [callback, ns] : steps.ns) all[callback].push_back(ns);
+    for (const auto& [callback, ns] : steps.ns) {
+      StepTimes& times = all[callback];
+      times.count++;
+      times.total_ns += ns;
+      times.max_ns = std::max(times.max_ns, ns);
+      times.kept.push_back(ns);
+    }
   std::vector<CallbackRow> rows;
   for (auto& [callback, times] : all) {
-    std::sort(times.begin(), times.end());
-    CallbackRow row{.callback = callback, .count = times.size()};
-    for (uint64_t t : times) row.total_ns += t;
-    row.p50_ns = quantile(times, 0.5);
-    row.p99_ns = quantile(times, 0.99);
-    row.max_ns = times.back();
+    std::sort(times.kept.begin(), times.kept.end());
+    CallbackRow row{.callback = callback,
+                    .count = times.count,
+                    .total_ns = times.total_ns,
+                    .p50_ns = quantile(times.kept, 0.5),
+                    .p99_ns = quantile(times.kept, 0.99),
+                    .max_ns = times.max_ns};
     rows.push_back(std::move(row));
   }
   std::stable_sort(rows.begin(), rows.end(), [](const CallbackRow& a, const CallbackRow& b) {

@@ -43,8 +43,15 @@ class CallbackStats {
 
   void on_sample(pid_t tid, uint64_t seq, const Frames& frames);
   void on_off_cpu(pid_t tid, uint64_t seq, const std::string& callback, uint64_t off_ns);
+  // The thread exited: its open busy period is closed, its state dropped.
+  void forget(pid_t tid);
   // Heaviest total first.
   std::vector<CallbackRow> rows() const;
+
+  // Step times kept per callback for the quantiles: beyond this, a uniform
+  // sample of them (count, total and max stay exact).
+  static constexpr size_t kKeptSteps = 4096;
+  size_t threads_tracked() const { return open_.size() + last_seen_.size(); }
 
  private:
   struct OpenSteps {
@@ -54,6 +61,16 @@ class CallbackStats {
   OpenSteps& open(pid_t tid, uint64_t seq);
   void close(OpenSteps& steps);
 
+  // Step times of one callback: exact totals, a bounded uniform sample.
+  struct StepTimes {
+    uint64_t count = 0;
+    uint64_t total_ns = 0;
+    uint64_t max_ns = 0;
+    std::vector<uint64_t> kept;
+  };
+  void add_step(const std::string& callback, uint64_t ns);
+  uint64_t next_random();
+
   struct Seen {
     uint64_t ts_ns = 0;
     std::string callback;
@@ -62,7 +79,8 @@ class CallbackStats {
   bool precise_;
   std::unordered_map<pid_t, Seen> last_seen_;  // precise mode
   std::unordered_map<pid_t, OpenSteps> open_;
-  std::map<std::string, std::vector<uint64_t>> steps_;  // callback -> step times
+  std::map<std::string, StepTimes> steps_;
+  uint64_t random_state_ = 0x9e3779b97f4a7c15ull;  // deterministic: same input, same rows
 };
 
 }  // namespace loopprof

@@ -4,11 +4,13 @@
 
 #include <fstream>
 #include <sstream>
+#include "target/proc_path.hpp"
 
 namespace loopprof {
 
 std::string python_runtime_binary(pid_t pid) {
-  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  const std::string proc = proc_dir(pid);
+  std::ifstream maps(proc + "/maps");
   std::string line;
   while (std::getline(maps, line)) {
     size_t slash = line.find('/');
@@ -16,10 +18,10 @@ std::string python_runtime_binary(pid_t pid) {
     std::string path = line.substr(slash);
     size_t base = path.rfind('/');
     if (path.compare(base + 1, 9, "libpython") == 0)
-      return "/proc/" + std::to_string(pid) + "/root" + path;
+      return proc + "/root" + path;
   }
   char exe[4096];
-  std::string link = "/proc/" + std::to_string(pid) + "/exe";
+  std::string link = proc + "/exe";
   ssize_t n = readlink(link.c_str(), exe, sizeof(exe) - 1);
   if (n <= 0) return {};
   return link;

@@ -62,6 +62,13 @@ struct Stall {
   std::vector<WeightedStack> stacks;  // weights add up to duration (in us)
   Breakdown breakdown;
   std::vector<Waker> wakers;  // most blocked time first
+  // Already under way when loopprof attached: duration_ns is a lower bound
+  // (from the scheduler's view of the blocking wait, else from attach).
+  bool began_before_attach = false;
+  // What the longest wait waited on: "recvfrom on TCP a:p -> b:p", "read on
+  // pipe:[N]", "futex on pthread mutex 0x... held by t (tid N)" ("" unknown).
+  std::string waited_on;
+  std::string deadlock;  // "t1 (tid 1) waits on t2 (tid 2), which waits on t1 (tid 1)"
 };
 
 }  // namespace loopprof

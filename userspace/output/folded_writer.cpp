@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include "core/atomic_file.hpp"
+#include "core/output_file.hpp"
 #include "output/sink.hpp"
 
 namespace loopprof {
@@ -20,7 +20,7 @@ std::string folded_label(const Frame& frame) {
 
 class FoldedWriter final : public OutputSink {
  public:
-  explicit FoldedWriter(AtomicFile file) : file_(std::move(file)) {}
+  explicit FoldedWriter(OutputFile file) : file_(std::move(file)) {}
 
   void stall(const Stall& stall) override {
     if (stall.ongoing) return;  // counted once, with its final duration
@@ -45,14 +45,14 @@ class FoldedWriter final : public OutputSink {
     }
   }
 
-  AtomicFile file_;
+  OutputFile file_;
   std::map<std::string, uint64_t> weights_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<OutputSink>> make_folded_writer(const std::string& path) {
-  auto file = AtomicFile::create(path);
+  auto file = OutputFile::create(path);
   if (!file) return file.error();
   return std::unique_ptr<OutputSink>(new FoldedWriter(std::move(file).value()));
 }

@@ -55,14 +55,20 @@ struct Summary {
   uint64_t threshold_ns = 0;
   uint64_t stalls = 0;
   uint64_t blocked_ns = 0;
-  std::vector<Stall> worst;                 // heaviest first (a few)
-  std::vector<LoopThreadSummary> loops;     // per loop thread
-  std::vector<ThreadTimes> threads;         // every thread seen, busiest first
-  std::vector<CallbackRow> callbacks;       // per coroutine / callback
-  std::string callback_method;              // how callback times were measured
-  std::vector<Stall> ongoing_at_exit;       // loops still blocked when we stopped
-  std::map<std::string, uint64_t> dropped;  // record kind -> records lost
-  std::string stop_reason;                  // "target exited", "interrupted", ...
+  std::vector<Stall> worst;                  // heaviest first (a few)
+  std::vector<LoopThreadSummary> loops;      // per loop thread, worst first, bounded
+  std::vector<ThreadTimes> threads;          // busiest first, at most SummaryBuilder::kThreadRows
+  size_t loops_not_shown = 0;                // loop threads beyond `loops`
+  size_t threads_not_shown = 0;              // threads beyond `threads`
+  ThreadTimes threads_not_shown_times;       // their times added up (tid 0)
+  size_t threads_exited = 0;                 // threads that exited while traced
+  std::map<std::string, uint64_t> map_full;  // per-thread map -> updates lost (map full)
+  uint32_t max_threads = 0;                  // size of the per-thread maps
+  std::vector<CallbackRow> callbacks;        // per coroutine / callback
+  std::string callback_method;               // how callback times were measured
+  std::vector<Stall> ongoing_at_exit;        // loops still blocked when we stopped
+  std::map<std::string, uint64_t> dropped;   // record kind -> records lost
+  std::string stop_reason;                   // "target exited", "interrupted", ...
 };
 
 class OutputSink {

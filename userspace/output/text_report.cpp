@@ -31,13 +31,19 @@ class TextReport final : public OutputSink {
 
   void stall(const Stall& stall) override {
     std::string culprit = stall_culprit(stall);
-    fmt::print(out_, "{}  {}  tid {} ({})  {:.1f} ms{}  on-cpu {:.1f} ms  off-cpu {:.1f} ms{}{}\n",
+    fmt::print(out_,
+               "{}  {}  tid {} ({})  {}{:.1f} ms{}  on-cpu {:.1f} ms  off-cpu {:.1f} ms{}{}\n",
                wall_clock(stall.start_ns), stall.ongoing ? "ONGOING stall" : "stall", stall.tid,
-               stall.thread, ms(stall.duration_ns), stall.ongoing ? " so far" : "",
-               ms(stall.on_cpu_ns), ms(stall.off_cpu_ns), culprit.empty() ? "" : "  in ", culprit);
-    fmt::print(out_, "    why: {}{}{}\n", breakdown_text(stall.breakdown),
+               stall.thread, stall.began_before_attach ? "at least " : "", ms(stall.duration_ns),
+               stall.ongoing ? " so far" : "", ms(stall.on_cpu_ns), ms(stall.off_cpu_ns),
+               culprit.empty() ? "" : "  in ", culprit);
+    fmt::print(out_, "    why: {}{}{}{}{}\n", breakdown_text(stall.breakdown),
+               stall.waited_on.empty() ? "" : ": ", stall.waited_on,
                stall.wakers.empty() ? "" : "; ",
                stall.wakers.empty() ? "" : waker_text(stall.wakers.front()));
+    if (!stall.deadlock.empty()) fmt::print(out_, "    DEADLOCK: {}\n", stall.deadlock);
+    if (stall.began_before_attach)
+      fmt::print(out_, "    (began before loopprof attached: its duration is a lower bound)\n");
     if (stall.thread_exited) fmt::print(out_, "    (the thread exited during this stall)\n");
     if (stall.at_exit) fmt::print(out_, "    (still blocked when loopprof stopped)\n");
     if (verbose_) print_stacks(stall, 3);
@@ -66,9 +72,14 @@ class TextReport final : public OutputSink {
         fmt::print(out_, "  {:>9.1f} ms  tid {} ({})  at {}{}{}\n", ms(stall.duration_ns),
                    stall.tid, stall.thread, wall_clock(stall.start_ns),
                    culprit.empty() ? "" : "  in ", culprit);
-        fmt::print(out_, "               why: {}{}{}\n", breakdown_text(stall.breakdown),
+        fmt::print(out_, "               why: {}{}{}{}{}\n", breakdown_text(stall.breakdown),
+                   stall.waited_on.empty() ? "" : ": ", stall.waited_on,
                    stall.wakers.empty() ? "" : "; ",
                    stall.wakers.empty() ? "" : waker_text(stall.wakers.front()));
+        if (!stall.deadlock.empty())
+          fmt::print(out_, "               DEADLOCK: {}\n", stall.deadlock);
+        if (stall.began_before_attach)
+          fmt::print(out_, "               (began before loopprof attached: at least this long)\n");
       }
     }
     if (!summary.loops.empty()) {
@@ -82,6 +93,9 @@ class TextReport final : public OutputSink {
                    loop.tid, loop.thread, loop.iterations, loop.utilization() * 100, loop.stalls,
                    bound(loop.busy_hist.quantile_ns(0.5)), bound(loop.busy_hist.quantile_ns(0.99)),
                    ms(loop.busy_max_ns), ms(loop.blocked_ns));
+      if (summary.loops_not_shown > 0)
+        fmt::print(out_, "  ... {} more loop threads not shown (less blocked)\n",
+                   summary.loops_not_shown);
     }
     if (!summary.callbacks.empty()) {
       fmt::print(out_, "callbacks ({}):\n  {:<44} {:>7} {:>10} {:>9} {:>9} {:>9}\n",
@@ -97,14 +111,21 @@ class TextReport final : public OutputSink {
       fmt::print(out_, "threads (ms):\n  {:<8} {:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
                  "TID", "THREAD", "RUNNING", "RUNQUEUE", "FUTEX", "SLEEP", "IO", "OTHER",
                  "LOOP-IDLE");
-      for (size_t i = 0; i < summary.threads.size() && i < 10; ++i) {
+      for (size_t i = 0; i < summary.threads.size() && i < kThreadLines; ++i) {
         const ThreadTimes& t = summary.threads[i];
         fmt::print(
             out_, "  {:<8} {:<16} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f}\n",
             t.tid, t.thread, ms(t.running_ns), ms(t.runqueue_ns), ms(t.futex_ns), ms(t.sleep_ns),
             ms(t.io_ns), ms(t.other_ns), ms(t.idle_ns));
       }
+      print_threads_not_shown(summary, kThreadLines);
     }
+    for (const auto& [map, count] : summary.map_full)
+      if (count > 0)
+        fmt::print(out_,
+                   "lost {} updates of per-thread map {}: the target had more than {} live "
+                   "threads at once; those threads' times and loops are missing\n",
+                   count, map, summary.max_threads);
     for (const auto& [kind, count] : summary.dropped)
       if (count > 0)
         fmt::print(out_,
@@ -116,6 +137,36 @@ class TextReport final : public OutputSink {
   }
 
  private:
+  static constexpr size_t kThreadLines = 10;
+
+  // "... N more threads not shown": the rows past `shown`, added up.
+  void print_threads_not_shown(const Summary& summary, size_t shown) {
+    size_t count = summary.threads_not_shown;
+    ThreadTimes t = summary.threads_not_shown_times;
+    for (size_t i = shown; i < summary.threads.size(); ++i, ++count)
+      add_times(t, summary.threads[i]);
+    if (count == 0) return;
+    fmt::print(out_,
+               "  {:<25} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f} {:>9.1f}\n"
+               "  ({} threads not shown{}; --events has the top {})\n",
+               fmt::format("... {} more threads", count), ms(t.running_ns), ms(t.runqueue_ns),
+               ms(t.futex_ns), ms(t.sleep_ns), ms(t.io_ns), ms(t.other_ns), ms(t.idle_ns), count,
+               summary.threads_exited
+                   ? fmt::format("; {} threads exited while traced", summary.threads_exited)
+                   : "",
+               summary.threads.size());
+  }
+
+  static void add_times(ThreadTimes& a, const ThreadTimes& b) {
+    a.running_ns += b.running_ns;
+    a.runqueue_ns += b.runqueue_ns;
+    a.futex_ns += b.futex_ns;
+    a.sleep_ns += b.sleep_ns;
+    a.io_ns += b.io_ns;
+    a.other_ns += b.other_ns;
+    a.idle_ns += b.idle_ns;
+  }
+
   std::string wall_clock(uint64_t monotonic_ns) const {
     uint64_t ns = monotonic_ns + realtime_minus_monotonic_;
     time_t seconds = static_cast<time_t>(ns / 1000000000ull);

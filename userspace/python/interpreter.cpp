@@ -11,6 +11,7 @@
 #include <map>
 #include <regex>
 #include <sstream>
+#include "target/proc_path.hpp"
 
 namespace loopprof::python {
 
@@ -24,7 +25,7 @@ struct MappedFile {
 
 // First mapping of each file-backed path in /proc/PID/maps.
 std::vector<MappedFile> mapped_files(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/maps", pid));
+  std::ifstream in(proc_dir(pid) + "/maps");
   std::vector<MappedFile> out;
   std::map<std::string, bool> seen;
   std::string line;
@@ -129,7 +130,7 @@ Result<std::optional<InterpreterImage>> find_interpreter(pid_t pid) {
   std::string unsupported;  // a Python-named image without _PyRuntime (2.7, 3.6)
   for (const MappedFile& f : files) {
     if (!python_named(f.path)) continue;
-    std::string on_disk = fmt::format("/proc/{}/root{}", pid, f.path);
+    std::string on_disk = proc_dir(pid) + "/root" + f.path;
     auto elf = read_elf(on_disk, f.offset, {"_PyRuntime", "PyCode_Type", "Py_Version"});
     if (!elf || !elf->values.count("_PyRuntime") || !elf->segment_found) {
       if (elf && version_from_file_name(f.path) && unsupported.empty()) unsupported = f.path;

@@ -1,33 +1,42 @@
 #include "python/line_table.hpp"
 
+#include <cstdint>
+
 namespace loopprof::python {
 
 namespace {
 
+constexpr int64_t kMaxInstructionIndex = int64_t{1} << 32;
+
+// A line summed from a hostile table: 0 (no line) once it leaves the int range.
+int as_line(int64_t line) {
+  return line >= INT32_MIN && line <= INT32_MAX ? static_cast<int>(line) : 0;
+}
+
 // <= 3.9 co_lnotab: (bytecode delta, signed line delta) pairs; a line
 // applies from its address to the next one (Objects/lnotab_notes.txt).
 int lnotab_line(std::span<const uint8_t> table, int first_line, int64_t byte_offset) {
-  int line = first_line;
+  int64_t line = first_line;
   int64_t address = 0;
   for (size_t i = 0; i + 1 < table.size(); i += 2) {
     address += table[i];
     if (address > byte_offset) break;
     line += static_cast<int8_t>(table[i + 1]);
   }
-  return line;
+  return as_line(line);
 }
 
 // 3.10 co_linetable: (range length in bytes, signed line delta) pairs; a
 // delta of -128 marks a range without a line.
 int linetable310_line(std::span<const uint8_t> table, int first_line, int64_t byte_offset) {
-  int line = first_line;
+  int64_t line = first_line;
   int64_t start = 0;
   for (size_t i = 0; i + 1 < table.size(); i += 2) {
     int64_t end = start + table[i];
     int8_t delta = static_cast<int8_t>(table[i + 1]);
     bool has_line = delta != -128;
     if (has_line) line += delta;
-    if (byte_offset >= start && byte_offset < end) return has_line ? line : 0;
+    if (byte_offset >= start && byte_offset < end) return has_line ? as_line(line) : 0;
     start = end;
   }
   return 0;
@@ -59,6 +68,14 @@ class LocationReader {
   size_t pos_ = 0;
 };
 
+// A line delta from a hostile table: anything past the int range is corrupt.
+bool add_delta(int64_t& line, int64_t delta) {
+  constexpr int64_t kMaxLine = INT32_MAX;
+  if (delta > kMaxLine || delta < -kMaxLine) return false;
+  line += delta;
+  return line >= -kMaxLine && line <= kMaxLine;
+}
+
 int locations_line(std::span<const uint8_t> table, int first_line, int64_t instr_index) {
   LocationReader in(table);
   int64_t line = first_line;
@@ -72,12 +89,12 @@ int locations_line(std::span<const uint8_t> table, int first_line, int64_t instr
     if (code == 15) {  // no location
       has_line = false;
     } else if (code == 14) {  // long form: line delta, end line, columns
-      line += in.svarint();
+      if (!add_delta(line, in.svarint())) return 0;
       in.varint();
       in.varint();
       in.varint();
     } else if (code == 13) {  // no column information
-      line += in.svarint();
+      if (!add_delta(line, in.svarint())) return 0;
     } else if (code >= 10) {  // one-line form: line delta code - 10, two columns
       line += code - 10;
       in.byte();
@@ -96,6 +113,7 @@ int locations_line(std::span<const uint8_t> table, int first_line, int64_t instr
 int line_for_instruction(LineTableFormat format, std::span<const uint8_t> table, int first_line,
                          int64_t instr_index) {
   if (instr_index < 0) return first_line;
+  if (instr_index > kMaxInstructionIndex) return 0;  // past any real code object
   switch (format) {
     case LineTableFormat::lnotab:
       return lnotab_line(table, first_line, instr_index * 2);

@@ -30,11 +30,12 @@ class MemoryReader {
 // Memory of a live process, through process_vm_readv(2).
 class ProcessMemory final : public MemoryReader {
  public:
-  explicit ProcessMemory(pid_t pid) : pid_(pid) {}
+  explicit ProcessMemory(pid_t pid) : pid_(pid), reader_(pid) {}
   bool read(uint64_t address, void* out, size_t size) const override;
 
  private:
   pid_t pid_;
+  mutable pid_t reader_;  // the thread whose memory view is read (a live one)
 };
 
 }  // namespace loopprof::python

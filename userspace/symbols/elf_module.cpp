@@ -266,4 +266,51 @@ std::vector<SymbolicFrame> ElfModule::resolve(uint64_t vaddr) {
   return frames;
 }
 
+// Function starts from .eh_frame_hdr's binary search table (sorted
+// initial locations of every FDE), in the encoding every toolchain writes:
+// data-relative signed 4-byte entries, a 4-byte count.
+std::optional<uint64_t> ElfModule::function_start(uint64_t vaddr) {
+  if (!fde_starts_) {
+    fde_starts_.emplace();
+    Dwarf_Addr bias = 0;
+    Elf* elf = dwfl_module_getelf(module_, &bias);
+    size_t shstrndx = 0;
+    if (elf && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+      Elf_Scn* scn = nullptr;
+      while ((scn = elf_nextscn(elf, scn)) != nullptr) {
+        GElf_Shdr shdr;
+        if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS) continue;
+        const char* name = elf_strptr(elf, shstrndx, shdr.sh_name);
+        if (!name || std::strcmp(name, ".eh_frame_hdr") != 0) continue;
+        Elf_Data* data = elf_getdata(scn, nullptr);
+        if (!data || data->d_size < 12) break;
+        const auto* b = static_cast<const uint8_t*>(data->d_buf);
+        constexpr uint8_t kPcrelSdata4 = 0x1b, kUdata4 = 0x03, kDatarelSdata4 = 0x3b;
+        if (b[0] != 1 || b[1] != kPcrelSdata4 || b[2] != kUdata4 || b[3] != kDatarelSdata4) break;
+        uint32_t count;
+        std::memcpy(&count, b + 8, 4);
+        if (12 + static_cast<uint64_t>(count) * 8 > data->d_size) break;
+        fde_starts_->reserve(count);
+        for (uint32_t k = 0; k < count; k++) {
+          int32_t rel;
+          std::memcpy(&rel, b + 12 + k * 8, 4);
+          fde_starts_->push_back(shdr.sh_addr + static_cast<int64_t>(rel));
+        }
+        std::sort(fde_starts_->begin(), fde_starts_->end());
+        break;
+      }
+    }
+  }
+  auto it = std::upper_bound(fde_starts_->begin(), fde_starts_->end(), vaddr);
+  if (it == fde_starts_->begin()) return std::nullopt;
+  const uint64_t start = *std::prev(it);
+  // Only if an FDE covers the address (not a gap after the last function).
+  Dwarf_Addr bias = 0;
+  Dwarf_CFI* cfi = dwfl_module_eh_cfi(module_, &bias);
+  Dwarf_Frame* frame = nullptr;
+  if (!cfi || dwarf_cfi_addrframe(cfi, vaddr - bias, &frame) != 0 || !frame) return std::nullopt;
+  free(frame);
+  return start;
+}
+
 }  // namespace loopprof

@@ -51,6 +51,11 @@ class ElfModule {
   // the symbol tables nor DWARF name it. Cached.
   const std::vector<SymbolicFrame>& lookup(uint64_t vaddr);
 
+  // Start of the function holding `vaddr`, from the .eh_frame FDE covering
+  // it (.eh_frame_hdr's table): groups unnamed code by function in a stripped
+  // binary. nullopt when no FDE covers it.
+  std::optional<uint64_t> function_start(uint64_t vaddr);
+
  private:
   struct Segment {
     uint64_t offset;
@@ -85,6 +90,7 @@ class ElfModule {
   std::unordered_map<const void*, std::unique_ptr<FunctionScopes>> cu_scopes_;
   std::unordered_map<const void*, std::string> names_;
   std::unordered_map<uint64_t, std::vector<SymbolicFrame>> cache_;
+  std::optional<std::vector<uint64_t>> fde_starts_;  // read on first use
 };
 
 }  // namespace loopprof

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 #include <vector>
+#include "target/proc_path.hpp"
 
 namespace loopprof {
 
@@ -24,7 +25,7 @@ bool same_file(int fd, const Mapping& mapping) {
 }
 
 Result<std::vector<char>> read_memory(pid_t pid, uint64_t start, uint64_t size) {
-  const std::string path = fmt::format("/proc/{}/mem", pid);
+  const std::string path = proc_dir(pid) + "/mem";
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return Error::failed("open " + path, std::strerror(errno));
   std::vector<char> bytes(size);
@@ -51,13 +52,13 @@ Result<std::vector<char>> own_vdso(uint64_t size) {
 Result<UniqueFd> open_mapped_file(pid_t pid, const Mapping& mapping) {
   std::string reason = "deleted";
   if (!mapping.deleted) {
-    const std::string path = fmt::format("/proc/{}/root{}", pid, mapping.path);
+    const std::string path = proc_dir(pid) + "/root" + mapping.path;
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.valid() && same_file(fd.get(), mapping)) return fd;
     reason = fd.valid() ? "replaced since it was mapped" : std::strerror(errno);
   }
   const std::string map_file =
-      fmt::format("/proc/{}/map_files/{:x}-{:x}", pid, mapping.start, mapping.end);
+      fmt::format("{}/map_files/{:x}-{:x}", proc_dir(pid), mapping.start, mapping.end);
   UniqueFd fd(::open(map_file.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.valid()) return fd;
   return Error::failed("open " + mapping.path,

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/unique_fd.hpp"
+#include "target/proc_path.hpp"
 
 namespace loopprof {
 
@@ -65,10 +66,11 @@ void PerfMap::sort_entries() {
 }
 
 void PerfMap::update() {
-  UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
   if (!fd.valid()) return;
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return;
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  if (st.st_uid != owner_ && st.st_uid != 0) return;
   uint64_t size = static_cast<uint64_t>(st.st_size);
   if (st.st_ino != inode_ || size < read_offset_) {
     entries_.clear();
@@ -80,8 +82,9 @@ void PerfMap::update() {
   std::string text = std::move(partial_line_);
   partial_line_.clear();
   size_t old = text.size();
-  text.resize(old + (size - read_offset_));
-  ssize_t n = ::pread(fd.get(), text.data() + old, size - read_offset_, read_offset_);
+  const uint64_t want = std::min(size - read_offset_, kMaxReadBytes);
+  text.resize(old + want);
+  ssize_t n = ::pread(fd.get(), text.data() + old, want, static_cast<off_t>(read_offset_));
   if (n <= 0) {
     partial_line_ = text.substr(0, old);
     return;
@@ -107,6 +110,12 @@ std::optional<std::string_view> PerfMap::lookup(uint64_t address) const {
   return std::string_view(it->name);
 }
 
+uid_t perf_map_owner(pid_t pid) {
+  struct stat st {};
+  if (::stat(fmt::format("/proc/{}", pid).c_str(), &st) != 0) return 0;
+  return st.st_uid;
+}
+
 std::string perf_map_path(pid_t pid) {
   pid_t ns_pid = pid;
   std::ifstream status(fmt::format("/proc/{}/status", pid));
@@ -118,7 +127,7 @@ std::string perf_map_path(pid_t pid) {
     while (fields >> value) ns_pid = value;  // the innermost namespace is last
     break;
   }
-  return fmt::format("/proc/{}/root/tmp/perf-{}.map", pid, ns_pid);
+  return fmt::format("{}/root/tmp/perf-{}.map", proc_dir(pid), ns_pid);
 }
 
 }  // namespace loopprof

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <optional>
@@ -14,10 +15,16 @@ namespace loopprof {
 
 class PerfMap {
  public:
-  explicit PerfMap(std::string path) : path_(std::move(path)) {}
+  // `owner`: the only user besides root whose file is read (the target's).
+  explicit PerfMap(std::string path, uid_t owner = ::geteuid())
+      : path_(std::move(path)), owner_(owner) {}
 
   // Reads what was appended since the last call (everything if the file was
-  // replaced or truncated). A missing file is an empty map.
+  // replaced or truncated). A missing file is an empty map. The file is read
+  // only if it is a regular file owned by `owner` or root, opened without
+  // following a symlink (the target's user controls /tmp/perf-PID.map; a link
+  // to a root-only file must not be read as root). At most kMaxReadBytes are
+  // read per call.
   void update();
   // Parses lines of text into the map (used by update(); public for tests).
   void add_lines(std::string_view text);
@@ -26,6 +33,7 @@ class PerfMap {
   // start at the same address (JIT code rewritten in place).
   std::optional<std::string_view> lookup(uint64_t address) const;
   const std::string& path() const { return path_; }
+  static constexpr uint64_t kMaxReadBytes = 64ull << 20;
   size_t size() const { return entries_.size(); }
 
  private:
@@ -41,7 +49,11 @@ class PerfMap {
   std::string partial_line_;    // an unterminated last line, completed later
   uint64_t read_offset_ = 0;
   uint64_t inode_ = 0;
+  uid_t owner_;
 };
+
+// The user whose perf map of `pid` is trusted: the owner of /proc/PID.
+uid_t perf_map_owner(pid_t pid);
 
 // /proc/PID/root/tmp/perf-NSPID.map, NSPID being the PID inside the target's
 // PID namespace (the last NSpid of /proc/PID/status).

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include "target/proc_path.hpp"
 
 namespace loopprof {
 
@@ -54,7 +55,7 @@ Mappings parse_proc_maps(std::istream& in) {
 }
 
 Result<Mappings> read_proc_maps(pid_t pid) {
-  const std::string path = fmt::format("/proc/{}/maps", pid);
+  const std::string path = proc_dir(pid) + "/maps";
   std::ifstream in(path);
   if (!in) return Error::failed("read " + path, std::strerror(errno));
   return parse_proc_maps(in);

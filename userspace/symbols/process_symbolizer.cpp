@@ -13,6 +13,7 @@
 #include "symbols/perf_map.hpp"
 #include "symbols/proc_maps.hpp"
 #include "symbols/symbolizer.hpp"
+#include "target/proc_path.hpp"
 
 namespace loopprof {
 
@@ -26,14 +27,14 @@ constexpr size_t kMaxCachedResults = 1 << 18;
 bool same_root(pid_t pid) {
   struct stat theirs {
   }, ours{};
-  if (::stat(fmt::format("/proc/{}/root/", pid).c_str(), &theirs) != 0) return true;
+  if (::stat((proc_dir(pid) + "/root/").c_str(), &theirs) != 0) return true;
   if (::stat("/", &ours) != 0) return true;
   return theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino;
 }
 
 std::vector<std::string> default_debug_dirs(pid_t pid) {
   std::vector<std::string> dirs;
-  if (!same_root(pid)) dirs.push_back(fmt::format("/proc/{}/root/usr/lib/debug", pid));
+  if (!same_root(pid)) dirs.push_back(proc_dir(pid) + "/root/usr/lib/debug");
   dirs.push_back("/usr/lib/debug");
   return dirs;
 }
@@ -124,7 +125,11 @@ class MapsSymbolizer final : public ProcessSymbolizer {
     if (symbolic.empty()) {
       // A binary without symbols here. A JIT may still have described it.
       if (options_.perf_map && from_perf_map(lookup)) return std::nullopt;
-      return Frames{unknown_frame(&mapping, address)};
+      Frame unnamed = unknown_frame(&mapping, address);
+      // Labelled by the start of its function, so samples in it add up.
+      if (auto start = module->function_start(*vaddr); start && *start <= *vaddr)
+        unnamed.offset = mapping.file_offset_of(lookup) - (*vaddr - *start);
+      return Frames{unnamed};
     }
     Frames frames;
     frames.reserve(symbolic.size());
@@ -146,7 +151,7 @@ class MapsSymbolizer final : public ProcessSymbolizer {
     std::shared_ptr<ElfModule> module;
     if (fd) {
       auto path =
-          mapping.vdso() ? mapping.path : fmt::format("/proc/{}/root{}", pid_, mapping.path);
+          mapping.vdso() ? mapping.path : proc_dir(pid_) + "/root" + mapping.path;
       auto opened = options_.cache->get(std::move(fd.value()), path, options_.debug_dirs);
       if (opened) module = std::move(opened.value());
     }
@@ -156,7 +161,7 @@ class MapsSymbolizer final : public ProcessSymbolizer {
   std::optional<std::string_view> from_perf_map(uint64_t lookup) {
     if (!options_.perf_map) return std::nullopt;
     if (!perf_map_) {
-      perf_map_.emplace(perf_map_path(pid_));
+      perf_map_.emplace(perf_map_path(pid_), perf_map_owner(pid_));
       perf_map_->update();
       perf_map_checked_at_ = Clock::now();
     }

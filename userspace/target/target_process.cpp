@@ -7,11 +7,13 @@
 #include <sys/uio.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "bpf/abi.hpp"
+#include "target/proc_path.hpp"
 
 namespace loopprof {
 
@@ -52,6 +54,35 @@ uint32_t wait_family_of_syscall(long nr) {
   return LP_WAIT_NONE;
 }
 
+constexpr unsigned long kPfKthread = 0x00200000;  // PF_KTHREAD in the stat flags
+
+// Field `index` (0 = state) after the command name of /proc/PID/stat.
+std::string stat_field(pid_t pid, int index) {
+  std::string line = read_first_line("/proc/" + std::to_string(pid) + "/stat");
+  size_t close = line.rfind(')');
+  if (close == std::string::npos) return {};
+  std::istringstream fields(line.substr(close + 1));
+  std::string field;
+  for (int i = 0; i <= index && fields >> field; ++i) {
+  }
+  return field;
+}
+
+// A kernel thread has no user space to profile; a zombie (every thread
+// exited, not yet reaped by its parent) has nothing left to trace.
+Status check_traceable(pid_t pid, const std::string& command) {
+  std::string what = "trace PID " + std::to_string(pid) + " (" + command + ")";
+  std::string flags = stat_field(pid, 6);
+  if (!flags.empty() && (std::strtoul(flags.c_str(), nullptr, 10) & kPfKthread))
+    return Error::failed(what, "it is a kernel thread, not a user-space process",
+                         "give the PID of the process running the event loop");
+  char state = task_state(pid, live_thread(pid));
+  if (state == 'Z' || state == 'X')
+    return Error::failed(what, "the process has exited (a zombie its parent has not reaped)");
+  if (state == 0) return Error::failed(what, "no such process");
+  return ok_status();
+}
+
 }  // namespace
 
 Result<TargetProcess> TargetProcess::open(pid_t pid) {
@@ -76,7 +107,9 @@ Result<TargetProcess> TargetProcess::open(pid_t pid) {
     }
   }
   std::string command = read_first_line("/proc/" + std::to_string(pid) + "/comm");
-  return TargetProcess(pid, std::move(command), UniqueFd(fd));
+  UniqueFd pidfd(fd);
+  if (auto usable = check_traceable(pid, command); !usable) return usable.error();
+  return TargetProcess(pid, std::move(command), std::move(pidfd));
 }
 
 bool TargetProcess::exited() const {
@@ -94,14 +127,31 @@ size_t TargetProcess::thread_count() const {
   return count;
 }
 
+std::unordered_set<pid_t> TargetProcess::thread_ids() const {
+  std::unordered_set<pid_t> ids;
+  DIR* dir = opendir(("/proc/" + std::to_string(pid_) + "/task").c_str());
+  if (!dir) return ids;
+  while (dirent* entry = readdir(dir))
+    if (entry->d_name[0] != '.') ids.insert(static_cast<pid_t>(std::atoi(entry->d_name)));
+  closedir(dir);
+  return ids;
+}
+
 bool TargetProcess::image_changed() {
   struct stat st {};
-  if (stat(("/proc/" + std::to_string(pid_) + "/exe").c_str(), &st) != 0) return false;
+  if (stat((proc_dir(pid_) + "/exe").c_str(), &st) != 0) return false;
   std::pair<uint64_t, uint64_t> image{st.st_dev, st.st_ino};
   bool changed = image_.second != 0 && image != image_;
   image_ = image;
   if (changed) command_ = read_first_line("/proc/" + std::to_string(pid_) + "/comm");
   return changed;
+}
+
+void TargetProcess::note_exec() {
+  image_ = {};
+  image_changed();
+  command_ = read_first_line("/proc/" + std::to_string(pid_) + "/comm");
+  thread_names_.clear();  // comm changes with the program
 }
 
 const std::string& TargetProcess::thread_name(pid_t tid) {
@@ -147,7 +197,8 @@ std::vector<PollWaiter> TargetProcess::poll_waiters() const {
     PollWaiter waiter;
     std::string line = read_first_line(task_dir + "/" + entry->d_name + "/syscall");
     try {
-      if (parse_poll_waiter(line, tid, waiter, read_first_pollfd, pid_)) waiters.push_back(waiter);
+      // The thread's own TID reads its memory (the main thread may have exited).
+      if (parse_poll_waiter(line, tid, waiter, read_first_pollfd, tid)) waiters.push_back(waiter);
     } catch (const std::exception&) {
       // a line we do not understand: that thread is simply not seeded
     }

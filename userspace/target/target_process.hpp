@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/error.hpp"
@@ -32,8 +33,15 @@ class TargetProcess {
   int exit_fd() const { return exit_fd_.get(); }
   bool exited() const;
   size_t thread_count() const;
-  // Thread name (comm), remembered so it outlives the thread.
+  // TIDs in /proc/PID/task now.
+  std::unordered_set<pid_t> thread_ids() const;
+  // Thread name (comm), remembered until forget_thread (a stall record of an
+  // exiting thread comes before its exit).
   const std::string& thread_name(pid_t tid);
+  void forget_thread(pid_t tid) { thread_names_.erase(tid); }
+  size_t names_kept() const { return thread_names_.size(); }
+  // The process executed a new program: re-reads its name and image.
+  void note_exec();
   std::vector<PollWaiter> poll_waiters() const;
   // True once per exec of the target: /proc/PID/exe names another file.
   bool image_changed();

@@ -1,25 +1,45 @@
 #include "unwind/dwarf_unwinder.hpp"
 
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <libelf.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
 #include "symbols/proc_maps.hpp"
 #include "unwind/vdso_image.hpp"
+#include "target/proc_path.hpp"
 
 namespace loopprof {
 
 namespace {
 
-constexpr int kDwarfRegisters = 17;  // rax..r15, rip: the layout of lp_user_regs
+constexpr int kDwarfRegisters = 17;            // rax..r15, rip: the layout of lp_user_regs
+constexpr unsigned kFramePointerRegister = 6;  // rbp in DWARF numbering
+constexpr unsigned kStackPointerRegister = 7;
+// Registers a frame keeps for its caller (System V): rbx rbp rsp r12..r15.
+constexpr unsigned kCalleeSaved[] = {3, 6, 7, 12, 13, 14, 15};
+// Recovery from a step the unwind tables could not make (or made wrongly):
+// how many stack slots become candidates, and how many recoveries a stack gets.
+constexpr int kMaxRecoveryCandidates = 32;
+constexpr int kMaxRecoveries = 4;
+constexpr size_t kMinRecoveredFrames = 3;
+// Return address slots are looked for this far above the failed frame's stack
+// pointer (OpenSSL's SHA-512 AVX2 code, the largest frame seen, uses ~3.4 KiB):
+// farther up, a stale address of a long-returned call is likelier than a caller.
+constexpr uint64_t kRecoveryWindow = 4096;
+// A read this far past the copied stack bytes is not a stack deeper than the copy.
+constexpr uint64_t kBeyondCopy = 1 << 20;
 static_assert(sizeof(lp_user_regs) == kDwarfRegisters * sizeof(Dwarf_Word));
 static_assert(offsetof(lp_user_regs, sp) == 7 * sizeof(Dwarf_Word));
 static_assert(offsetof(lp_user_regs, ip) == 16 * sizeof(Dwarf_Word));
@@ -58,9 +78,21 @@ struct DwarfUnwinder::State {
   const lp_user_snapshot* snapshot = nullptr;
   pid_t tid = 0;
   bool read_outside = false;
+  bool bad_read = false;  // a read nowhere near the copied stack
   bool bad_frame = false;
   uint64_t stack_used = 0;
   std::vector<uint64_t>* pcs = nullptr;
+  std::vector<uint64_t>* fps = nullptr;
+  // Per frame of the run in progress: registers libdwfl knew there.
+  struct FrameRegs {
+    uint64_t pc = 0;
+    bool activation = false;  // pc is exact (leaf, signal frame), not a return address
+    uint64_t regs[kDwarfRegisters] = {};
+    uint32_t known = 0;  // bit per DWARF register
+  };
+  std::vector<FrameRegs> frames;
+  std::optional<FrameRegs> restart;  // start the next run here instead of the snapshot's registers
+  std::unordered_map<uint64_t, bool> after_call;  // return address -> a call precedes it
 
   State() = default;
   State(const State&) = delete;
@@ -75,6 +107,7 @@ struct DwarfUnwinder::State {
 namespace {
 
 using State = DwarfUnwinder::State;
+enum class CallCheck { yes, no, unknown };
 
 // ---- libdwfl thread callbacks: one thread, the snapshot's ----------------
 
@@ -95,6 +128,8 @@ bool memory_read(Dwfl*, Dwarf_Addr address, Dwarf_Word* result, void* arg) {
   const uint64_t sp = s.snapshot->regs.sp;
   const uint64_t bytes = std::min<uint64_t>(s.snapshot->stack_bytes, LP_SNAP_STACK_BYTES);
   if (address < sp || address - sp + sizeof(Dwarf_Word) > bytes) {
+    // Far from the copy: a wrong unwind rule, not a stack deeper than the copy.
+    if (address < sp || address - sp > bytes + kBeyondCopy) s.bad_read = true;
     s.read_outside = true;
     return false;
   }
@@ -105,6 +140,15 @@ bool memory_read(Dwfl*, Dwarf_Addr address, Dwarf_Word* result, void* arg) {
 
 bool set_initial_registers(Dwfl_Thread* thread, void* thread_arg) {
   const State& s = *static_cast<const State*>(thread_arg);
+  if (s.restart) {
+    for (unsigned reg = 0; reg < kDwarfRegisters; reg++) {
+      if (!(s.restart->known & (1u << reg))) continue;
+      Dwarf_Word value = s.restart->regs[reg];
+      if (!dwfl_thread_state_registers(thread, static_cast<int>(reg), 1, &value)) return false;
+    }
+    dwfl_thread_state_register_pc(thread, s.restart->pc);
+    return true;
+  }
   Dwarf_Word regs[kDwarfRegisters];
   std::memcpy(regs, &s.snapshot->regs, sizeof(regs));
   if (!dwfl_thread_state_registers(thread, 0, kDwarfRegisters, regs)) return false;
@@ -130,14 +174,26 @@ int on_frame(Dwfl_Frame* frame, void* arg) {
     return DWARF_CB_ABORT;
   }
   s.pcs->push_back(pc);
+  Dwarf_Word rbp = 0;
+  if (dwfl_frame_reg(frame, kFramePointerRegister, &rbp) != 0) rbp = 0;
+  s.fps->push_back(rbp);
+  State::FrameRegs& regs = s.frames.emplace_back();
+  regs.pc = pc;
+  regs.activation = activation;
+  for (unsigned reg : kCalleeSaved) {
+    Dwarf_Word value = 0;
+    if (dwfl_frame_reg(frame, reg, &value) != 0) continue;
+    regs.regs[reg] = value;
+    regs.known |= 1u << reg;
+  }
   return s.pcs->size() >= s.options.max_frames ? DWARF_CB_ABORT : DWARF_CB_OK;
 }
 
 // The file libdwfl opens for a mapped module.
 std::string module_file(const State& s, const Mapping& m) {
   if (m.vdso()) return s.vdso->path();
-  if (m.deleted) return fmt::format("/proc/{}/map_files/{:x}-{:x}", s.pid, m.start, m.end);
-  return fmt::format("/proc/{}/root{}", s.pid, m.path);
+  if (m.deleted) return fmt::format("{}/map_files/{:x}-{:x}", proc_dir(s.pid), m.start, m.end);
+  return proc_dir(s.pid) + "/root" + m.path;
 }
 
 // Reports every executable ELF mapping: base is where the file's offset 0 is
@@ -171,6 +227,68 @@ Status report_modules(State& s) {
   return ok_status();
 }
 
+// Does a call instruction end right before `ret`? Reads the target's code
+// (cached per address); `unknown` when it cannot be read.
+CallCheck follows_call(State& s, uint64_t ret) {
+  if (auto it = s.after_call.find(ret); it != s.after_call.end())
+    return it->second ? CallCheck::yes : CallCheck::no;
+  uint8_t c[7];
+  struct iovec local = {c, sizeof(c)},
+               remote = {reinterpret_cast<void*>(ret - sizeof(c)), sizeof(c)};
+  if (ret < sizeof(c) || process_vm_readv(s.pid, &local, 1, &remote, 1, 0) != sizeof(c))
+    return CallCheck::unknown;
+  auto modrm_call = [](uint8_t modrm, int mod) {  // ff /2 with this mod
+    return ((modrm >> 3) & 7) == 2 && (modrm >> 6) == mod;
+  };
+  const bool call =
+      c[2] == 0xe8 ||                                                                 // call rel32
+      (c[5] == 0xff && modrm_call(c[6], 3)) ||                                        // call *%reg
+      (c[5] == 0xff && modrm_call(c[6], 0) && (c[6] & 7) != 4 && (c[6] & 7) != 5) ||  // *(%reg)
+      (c[4] == 0xff && modrm_call(c[5], 0) && (c[5] & 7) == 4) ||                     // *(sib)
+      (c[4] == 0xff && modrm_call(c[5], 1) && (c[5] & 7) != 4) ||  // *disp8(%reg)
+      (c[3] == 0xff && modrm_call(c[4], 1) && (c[4] & 7) == 4) ||  // *disp8(sib)
+      (c[1] == 0xff && c[2] == 0x15) ||                            // *disp32(%rip)
+      (c[1] == 0xff && modrm_call(c[2], 2) && (c[2] & 7) != 4) ||  // *disp32(%reg)
+      (c[0] == 0xff && modrm_call(c[1], 2) && (c[1] & 7) == 4);    // *disp32(sib)
+  if (s.after_call.size() > (1u << 16)) s.after_call.clear();
+  s.after_call.emplace(ret, call);
+  return call ? CallCheck::yes : CallCheck::no;
+}
+
+// Callee-saved registers that `frame`'s unwind rules store at CFA+N, read
+// with CFA = `cfa` (found by the caller's return address slot).
+void restore_saved_registers(State& s, const State::FrameRegs& frame, uint64_t cfa,
+                             const lp_user_snapshot& snapshot, State::FrameRegs& out) {
+  const uint64_t pc = frame.activation ? frame.pc : frame.pc - 1;
+  Dwfl_Module* module = dwfl_addrmodule(s.dwfl, pc);
+  if (!module) return;
+  Dwarf_Addr bias = 0;
+  Dwarf_CFI* cfi = dwfl_module_eh_cfi(module, &bias);
+  Dwarf_Frame* rules = nullptr;
+  if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &rules) != 0 || !rules) return;
+  const uint64_t base = snapshot.regs.sp;
+  const uint64_t bytes = std::min<uint64_t>(snapshot.stack_bytes, LP_SNAP_STACK_BYTES);
+  for (unsigned reg : kCalleeSaved) {
+    if (reg == kStackPointerRegister) continue;
+    Dwarf_Op ops_mem[3];
+    Dwarf_Op* ops = nullptr;
+    size_t nops = 0;
+    if (dwarf_frame_register(rules, static_cast<int>(reg), ops_mem, &ops, &nops) != 0) continue;
+    if (nops == 0) {
+      if (ops != nullptr) out.known &= ~(1u << reg);  // undefined
+      continue;                                       // same value: keep it
+    }
+    if (ops[0].atom != DW_OP_call_frame_cfa) continue;
+    uint64_t address = cfa;
+    if (nops >= 2 && ops[1].atom == DW_OP_plus_uconst) address += ops[1].number;
+    if (nops > 2 || (nops == 2 && ops[1].atom != DW_OP_plus_uconst)) continue;
+    if (address < base || address + 8 > base + bytes) continue;
+    std::memcpy(&out.regs[reg], snapshot.stack + (address - base), 8);
+    out.known |= 1u << reg;
+  }
+  free(rules);
+}
+
 }  // namespace
 
 DwarfUnwinder::DwarfUnwinder(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -187,7 +305,7 @@ Result<std::unique_ptr<DwarfUnwinder>> DwarfUnwinder::create(pid_t pid,
   if (!s->dwfl) return Error::failed("start libdwfl", dwfl_error());
   if (auto st = report_modules(*s); !st) return st.error();
   elf_version(EV_CURRENT);
-  s->backend_fd = open(fmt::format("/proc/{}/exe", pid).c_str(), O_RDONLY | O_CLOEXEC);
+  s->backend_fd = open((proc_dir(pid) + "/exe").c_str(), O_RDONLY | O_CLOEXEC);
   if (s->backend_fd >= 0) s->backend_elf = elf_begin(s->backend_fd, ELF_C_READ_MMAP, nullptr);
   if (!dwfl_attach_state(s->dwfl, s->backend_elf, pid, &kThreadCallbacks, s.get()))
     return Error::failed(fmt::format("set up unwinding for process {}", pid), dwfl_error(),
@@ -218,14 +336,20 @@ UserUnwind DwarfUnwinder::run(const lp_user_snapshot& snapshot, pid_t tid) {
   s.snapshot = &snapshot;
   s.tid = tid;
   s.read_outside = false;
+  s.bad_read = false;
   s.bad_frame = false;
   s.stack_used = 0;
   s.pcs = &out.pcs;
+  s.fps = &out.fps;
+  s.frames.clear();
   const int rc = dwfl_getthread_frames(s.dwfl, tid, on_frame, &s);
   // A return address that cannot be read ends the walk as if the frame were
   // the outermost one (rc 0): the read outside the copy tells them apart.
   if (rc == DWARF_CB_ABORT && !s.bad_frame) {
     out.end = UserUnwind::End::depth_limit;
+  } else if (s.read_outside && s.bad_read) {
+    out.end = UserUnwind::End::failed;
+    out.error = "an unwind rule read outside the stack";
   } else if (s.read_outside) {
     out.end = UserUnwind::End::snapshot_exhausted;
   } else if (rc == 0) {
@@ -237,18 +361,95 @@ UserUnwind DwarfUnwinder::run(const lp_user_snapshot& snapshot, pid_t tid) {
   out.stack_used = static_cast<uint32_t>(s.stack_used);
   s.snapshot = nullptr;
   s.pcs = nullptr;
+  s.fps = nullptr;
   return out;
 }
 
 UserUnwind DwarfUnwinder::unwind(const lp_user_snapshot& snapshot, pid_t tid) {
   if (!(snapshot.flags & LP_SNAP_REGS)) return UserUnwind{};
   if (!in_text(snapshot.regs.ip)) maybe_refresh();
-  UserUnwind out = run(snapshot, tid);
+  UserUnwind out = checked_run(snapshot, tid);
   // A new library (dlopen) shows up as a PC in no known module.
   if (out.end == UserUnwind::End::failed && !out.pcs.empty() && !in_text(out.pcs.back()) &&
       maybe_refresh())
-    out = run(snapshot, tid);
+    out = checked_run(snapshot, tid);
+  for (int i = 0; i < kMaxRecoveries && out.end == UserUnwind::End::failed; i++)
+    if (!recover(out, snapshot, tid)) break;
   return out;
+}
+
+// A run whose every step lands on a return address that follows a call
+// instruction: a step that does not (wrong or missing unwind info, a frame
+// pointer that is not one) ends it there as failed.
+UserUnwind DwarfUnwinder::checked_run(const lp_user_snapshot& snapshot, pid_t tid) {
+  State& s = *state_;
+  UserUnwind out = run(snapshot, tid);
+  for (size_t j = 1; j < s.frames.size(); j++) {
+    if (s.frames[j].activation) continue;
+    const uint64_t pc = s.frames[j].pc;
+    if (in_text(pc) && follows_call(s, pc) != CallCheck::no) continue;
+    out.pcs.resize(j);
+    out.fps.resize(j);
+    s.frames.resize(j);
+    out.end = UserUnwind::End::failed;
+    out.error = fmt::format("unverified return address 0x{:x}", pc);
+    break;
+  }
+  return out;
+}
+
+// Continues a failed unwind from its last frame: the first stack slot above
+// that frame's stack pointer holding a return address into known code, right
+// after a call instruction, whose caller then unwinds on (tried in order, up
+// to kMaxRecoveryCandidates). Callee-saved registers the last frame's unwind
+// rules place relative to its CFA are read from there.
+bool DwarfUnwinder::recover(UserUnwind& out, const lp_user_snapshot& snapshot, pid_t tid) {
+  State& s = *state_;
+  if (out.pcs.empty() || s.frames.size() != out.pcs.size()) return false;
+  const std::vector<State::FrameRegs> before = s.frames;
+  const State::FrameRegs& last = before.back();
+  if (!(last.known & (1u << kStackPointerRegister))) return false;
+  const uint64_t base = snapshot.regs.sp;
+  const uint64_t bytes = std::min<uint64_t>(snapshot.stack_bytes, LP_SNAP_STACK_BYTES);
+  uint64_t slot = std::max(last.regs[kStackPointerRegister], base);
+  slot = (slot + 7) & ~uint64_t{7};
+  int candidates = 0;
+  const uint64_t window_end = std::min(base + bytes, slot + kRecoveryWindow);
+  for (; slot + 8 <= window_end && candidates < kMaxRecoveryCandidates; slot += 8) {
+    uint64_t value;
+    std::memcpy(&value, snapshot.stack + (slot - base), sizeof(value));
+    if (!in_text(value) || follows_call(s, value) != CallCheck::yes) continue;
+    ++candidates;
+    State::FrameRegs start = last;
+    start.pc = value;
+    restore_saved_registers(s, last, slot + 8, snapshot, start);
+    start.regs[kStackPointerRegister] = slot + 8;
+    start.known |= 1u << kStackPointerRegister;
+    s.restart = start;
+    UserUnwind more = checked_run(snapshot, tid);
+    s.restart.reset();
+    // A stale return address left in the frame usually leads nowhere: the
+    // caller must unwind on for a few frames (a zero return address ends
+    // libdwfl's walk as if it were the outermost frame).
+    if (more.pcs.size() < kMinRecoveredFrames) continue;
+    std::vector<State::FrameRegs> frames = before;
+    frames.insert(frames.end(), s.frames.begin(), s.frames.end());
+    out.pcs.insert(out.pcs.end(), more.pcs.begin(), more.pcs.end());
+    out.fps.insert(out.fps.end(), more.fps.begin(), more.fps.end());
+    out.end = more.end;
+    out.error = more.error;
+    out.stack_used = std::max(out.stack_used, more.stack_used);
+    if (out.pcs.size() >= s.options.max_frames) {
+      out.pcs.resize(s.options.max_frames);
+      out.fps.resize(s.options.max_frames);
+      frames.resize(s.options.max_frames);
+      out.end = UserUnwind::End::depth_limit;
+    }
+    s.frames = std::move(frames);
+    return true;
+  }
+  s.frames = before;
+  return false;
 }
 
 }  // namespace loopprof

@@ -28,6 +28,9 @@ struct UserUnwind {
   // Leaf first: pcs[0] is the interrupted instruction, the others are return
   // addresses (symbolize them with return_address = true).
   std::vector<uint64_t> pcs;
+  // The frame pointer register (rbp) of each frame, parallel to pcs; 0 when
+  // the unwind did not recover it. JIT code (V8) keeps its frame there.
+  std::vector<uint64_t> fps;
   End end = End::no_snapshot;
   uint32_t stack_used = 0;  // bytes of the copied stack the unwind read (from sp)
   std::string error;        // why the unwind ended early (End::failed)
@@ -65,6 +68,8 @@ class DwarfUnwinder {
   explicit DwarfUnwinder(std::unique_ptr<State> state);
   bool maybe_refresh();  // refresh() unless one ran within refresh_interval
   UserUnwind run(const lp_user_snapshot& snapshot, pid_t tid);
+  UserUnwind checked_run(const lp_user_snapshot& snapshot, pid_t tid);
+  bool recover(UserUnwind& out, const lp_user_snapshot& snapshot, pid_t tid);
   std::unique_ptr<State> state_;
 };
 

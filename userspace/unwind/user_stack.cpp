@@ -1,6 +1,7 @@
 #include "unwind/user_stack.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace loopprof {
 
@@ -14,8 +15,13 @@ std::span<const uint64_t> frame_pointer_pcs(const lp_capture_record& record) {
 UserStack choose_user_stack(std::span<const uint64_t> frame_pointer, const UserUnwind& dwarf,
                             const std::function<bool(uint64_t)>& in_text) {
   using End = UserUnwind::End;
+  auto dwarf_stack = [&](UserStackSource source) {
+    UserStack out{dwarf.pcs, dwarf.fps, source, dwarf.end == End::complete};
+    out.fps.resize(out.pcs.size(), 0);
+    return out;
+  };
   if (!dwarf.pcs.empty() && (dwarf.end == End::complete || dwarf.end == End::depth_limit))
-    return {dwarf.pcs, UserStackSource::dwarf};
+    return dwarf_stack(UserStackSource::dwarf);
 
   size_t valid = 0;
   while (valid < frame_pointer.size() && in_text(frame_pointer[valid])) ++valid;
@@ -24,29 +30,63 @@ UserStack choose_user_stack(std::span<const uint64_t> frame_pointer, const UserU
   if (!dwarf.pcs.empty()) {
     const auto at = std::find(fp.begin(), fp.end(), dwarf.pcs.back());
     if (at != fp.end() && at + 1 != fp.end()) {
-      UserStack spliced{dwarf.pcs, UserStackSource::dwarf_then_frame_pointers};
+      UserStack spliced = dwarf_stack(UserStackSource::dwarf_then_frame_pointers);
       spliced.pcs.insert(spliced.pcs.end(), at + 1, fp.end());
       spliced.pcs.resize(std::min<size_t>(spliced.pcs.size(), LP_MAX_STACK_DEPTH));
+      spliced.fps.resize(spliced.pcs.size(), 0);
       return spliced;
     }
   }
   if (!dwarf.pcs.empty() && dwarf.pcs.size() >= fp.size())
-    return {dwarf.pcs, UserStackSource::dwarf};
-  if (!fp.empty()) return {{fp.begin(), fp.end()}, UserStackSource::frame_pointers};
+    return dwarf_stack(UserStackSource::dwarf);
+  auto walk = [](std::span<const uint64_t> pcs) {
+    return UserStack{{pcs.begin(), pcs.end()},
+                     std::vector<uint64_t>(pcs.size(), 0),
+                     UserStackSource::frame_pointers};
+  };
+  if (!fp.empty()) return walk(fp);
   // Nothing is known text (e.g. JIT code): the raw walk beats nothing.
-  if (!frame_pointer.empty())
-    return {{frame_pointer.begin(), frame_pointer.end()}, UserStackSource::frame_pointers};
+  if (!frame_pointer.empty()) return walk(frame_pointer);
   return {};
 }
+
+namespace {
+
+// Frame pointers of frames that came from the kernel's frame-pointer walk
+// (recorded as 0): where the caller's return address sits at [fp + 8] of
+// the frame below, the caller's frame pointer is [fp], read from the copy.
+void fill_frame_pointers(UserStack& stack, const lp_user_snapshot& snap) {
+  const uint64_t base = snap.regs.sp;
+  const uint64_t bytes = std::min<uint64_t>(snap.stack_bytes, LP_SNAP_STACK_BYTES);
+  auto word = [&](uint64_t address, uint64_t& out) {
+    if (address < base || address + 8 > base + bytes) return false;
+    std::memcpy(&out, snap.stack + (address - base), 8);
+    return true;
+  };
+  if (!stack.fps.empty() && stack.fps[0] == 0) stack.fps[0] = snap.regs.bp;
+  for (size_t i = 1; i < stack.pcs.size(); i++) {
+    if (stack.fps[i] != 0 || stack.fps[i - 1] == 0) continue;
+    uint64_t ret = 0, caller_fp = 0;
+    if (word(stack.fps[i - 1] + 8, ret) && ret == stack.pcs[i] && word(stack.fps[i - 1], caller_fp))
+      stack.fps[i] = caller_fp;
+  }
+}
+
+}  // namespace
 
 UserStack best_user_stack(const lp_capture_record& record, DwarfUnwinder* unwinder) {
   const auto fp = frame_pointer_pcs(record);
   if (!unwinder || !(record.snap.flags & LP_SNAP_REGS)) {
     if (fp.empty()) return {};
-    return {{fp.begin(), fp.end()}, UserStackSource::frame_pointers};
+    return {{fp.begin(), fp.end()},
+            std::vector<uint64_t>(fp.size(), 0),
+            UserStackSource::frame_pointers};
   }
   const UserUnwind dwarf = unwinder->unwind(record.snap, static_cast<pid_t>(record.tid));
-  return choose_user_stack(fp, dwarf, [unwinder](uint64_t pc) { return unwinder->in_text(pc); });
+  UserStack stack =
+      choose_user_stack(fp, dwarf, [unwinder](uint64_t pc) { return unwinder->in_text(pc); });
+  if (stack.source != UserStackSource::dwarf) fill_frame_pointers(stack, record.snap);
+  return stack;
 }
 
 }  // namespace loopprof

@@ -30,7 +30,11 @@ enum class UserStackSource { none, frame_pointers, dwarf, dwarf_then_frame_point
 
 struct UserStack {
   std::vector<uint64_t> pcs;  // leaf first; every PC but pcs[0] is a return address
+  // Frame pointer (rbp) of each frame, parallel to pcs: from the DWARF unwind,
+  // 0 where unknown (frames of the kernel's frame-pointer walk).
+  std::vector<uint64_t> fps;
   UserStackSource source = UserStackSource::none;
+  bool reached_root = false;  // the DWARF unwind reached the outermost frame
 };
 
 // The kernel's frame-pointer walk of a capture, leaf first.
