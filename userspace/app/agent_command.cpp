@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdarg>
 #include <memory>
 #include <mutex>
 
@@ -21,6 +20,7 @@
 #include "agent/stall_log.hpp"
 #include "agent/stall_profile.hpp"
 #include "agent/stall_store.hpp"
+#include "app/command_support.hpp"
 #include "app/exit_code.hpp"
 #include "bpf/bpf_session.hpp"
 #include "bpf/features.hpp"
@@ -44,30 +44,6 @@ uint64_t monotonic_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-int print_libbpf_all(libbpf_print_level, const char* format, va_list args) {
-  return std::vfprintf(stderr, format, args);
-}
-
-int print_libbpf_none(libbpf_print_level, const char*, va_list) {
-  return 0;
-}
-
-int fail(const Error& error) {
-  fmt::print(stderr, "loopprof: {}\n", error.message);
-  if (!error.hint.empty()) fmt::print(stderr, "loopprof: hint: {}\n", error.hint);
-  return kExitError;
-}
-
-// SIGINT/SIGTERM (stop) and SIGHUP (reopen the events file) as a descriptor.
-UniqueFd signal_fd() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, sig);
-  sigprocmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  return UniqueFd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-}
-
 std::unique_ptr<KernelSymbolizer> open_kernel_symbols() {
   auto kallsyms = KernelSymbolizer::open("/proc/kallsyms");
   if (kallsyms) return std::move(kallsyms).value();
@@ -85,7 +61,7 @@ int tick_ms(double threshold_ms) {
 
 int run_agent(const AgentOptions& options) {
   if (!validate_agent_options(options)) return kExitUsage;
-  libbpf_set_print(options.verbose ? print_libbpf_all : print_libbpf_none);
+  route_libbpf_messages(options.verbose);
   auto selector = agent::ProcessSelector::make(options.pids, options.match, options.cgroup);
   if (!selector) return fail(selector.error());
   auto address = agent::parse_listen_address(options.listen);
@@ -126,7 +102,7 @@ int run_agent(const AgentOptions& options) {
                            .grace = std::chrono::seconds(static_cast<int64_t>(options.grace_s))});
 
   std::mutex state;  // the agent's state, shared with the HTTP handlers
-  UniqueFd signals = signal_fd();
+  UniqueFd signals = stop_signals_fd();
   if (auto attached = session->attach(
           [&manager](const void* data, size_t size) { manager.on_record(data, size); });
       !attached)

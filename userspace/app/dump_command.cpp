@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "app/command_support.hpp"
 #include "app/exit_code.hpp"
 #include "bpf/features.hpp"
 #include "target/live_threads.hpp"
@@ -16,20 +17,6 @@
 namespace loopprof {
 
 namespace {
-
-int print_libbpf_all(libbpf_print_level, const char* format, va_list args) {
-  return std::vfprintf(stderr, format, args);
-}
-
-int print_libbpf_none(libbpf_print_level, const char*, va_list) {
-  return 0;
-}
-
-int fail(const Error& error) {
-  fmt::print(stderr, "loopprof: {}\n", error.message);
-  if (!error.hint.empty()) fmt::print(stderr, "loopprof: hint: {}\n", error.hint);
-  return kExitError;
-}
 
 double ms(uint64_t ns) {
   return static_cast<double>(ns) / 1e6;
@@ -122,7 +109,7 @@ nlohmann::json to_json(const LiveProcess& p, const std::string& command, const s
 
 int run_dump(const DumpOptions& options) {
   auto started = std::chrono::steady_clock::now();
-  libbpf_set_print(options.verbose ? print_libbpf_all : print_libbpf_none);
+  route_libbpf_messages(options.verbose);
   auto target = TargetProcess::open(options.pid);
   if (!target) return fail(target.error());
   if (auto privileges = check_privileges(); !privileges) return fail(privileges.error());

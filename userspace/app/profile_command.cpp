@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "app/busy_at_attach.hpp"
+#include "app/command_support.hpp"
 #include "app/exec_follower.hpp"
 #include "app/exit_code.hpp"
 #include "bpf/bpf_session.hpp"
@@ -36,33 +37,6 @@ uint64_t monotonic_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-int print_libbpf_all(libbpf_print_level, const char* format, va_list args) {
-  return std::vfprintf(stderr, format, args);
-}
-
-int print_libbpf_none(libbpf_print_level, const char*, va_list) {
-  return 0;
-}
-
-int fail(const Error& error) {
-  fmt::print(stderr, "loopprof: {}\n", error.message);
-  if (!error.hint.empty()) fmt::print(stderr, "loopprof: hint: {}\n", error.hint);
-  return kExitError;
-}
-
-// SIGINT/SIGTERM as a readable descriptor, blocked for the whole process.
-UniqueFd stop_signals_fd() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  sigprocmask(SIG_BLOCK, &set, nullptr);
-  // A closed stdout (`loopprof ... | head`) must not cost the output files.
-  signal(SIGPIPE, SIG_IGN);
-  return UniqueFd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
 }
 
 struct Outputs {
@@ -154,7 +128,7 @@ int tick_ms(const ProfileOptions& options) {
 }  // namespace
 
 int run_profile(const ProfileOptions& options) {
-  libbpf_set_print(options.verbose ? print_libbpf_all : print_libbpf_none);
+  route_libbpf_messages(options.verbose);
   auto target = TargetProcess::open(options.pid);
   if (!target) return fail(target.error());
   if (auto privileges = check_privileges(); !privileges) return fail(privileges.error());

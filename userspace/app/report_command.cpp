@@ -2,21 +2,14 @@
 
 #include <fmt/format.h>
 
+#include "app/command_support.hpp"
 #include "app/exit_code.hpp"
 #include "output/events_reader.hpp"
 #include "output/file_outputs.hpp"
 
 namespace loopprof {
 
-namespace {
-
-int fail(const Error& error) {
-  fmt::print(stderr, "loopprof: {}\n", error.message);
-  if (!error.hint.empty()) fmt::print(stderr, "loopprof: hint: {}\n", error.hint);
-  return kExitError;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 int run_report(const ReportOptions& options) {
   auto run = read_events_file(options.events_file);

@@ -12,6 +12,7 @@
 #include <deque>
 #include <memory>
 
+#include "app/command_support.hpp"
 #include "app/exit_code.hpp"
 #include "core/unique_fd.hpp"
 #include "top/interval_stats.hpp"
@@ -25,32 +26,6 @@ namespace loopprof {
 namespace {
 
 using top::monotonic_ns;
-
-int print_libbpf_all(libbpf_print_level, const char* format, va_list args) {
-  return std::vfprintf(stderr, format, args);
-}
-
-int print_libbpf_none(libbpf_print_level, const char*, va_list) {
-  return 0;
-}
-
-int fail(const Error& error) {
-  fmt::print(stderr, "loopprof: {}\n", error.message);
-  if (!error.hint.empty()) fmt::print(stderr, "loopprof: hint: {}\n", error.hint);
-  return kExitError;
-}
-
-// SIGINT/SIGTERM/SIGHUP as a readable descriptor, blocked for the whole process.
-UniqueFd stop_signals_fd() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  sigprocmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);  // a closed pipe ends the text output, not the process
-  return UniqueFd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-}
 
 std::string wall_clock() {
   time_t now = time(nullptr);
@@ -117,7 +92,7 @@ int run_top(const TopOptions& options) {
                "loopprof: hint: name the processes to watch: loopprof top -p PID [-p PID...]\n");
     return kExitUsage;
   }
-  libbpf_set_print(options.verbose ? print_libbpf_all : print_libbpf_none);
+  route_libbpf_messages(options.verbose);
   auto sort = top::parse_sort_key(options.sort);
   top::SourceConfig config{.threshold_ns = static_cast<uint64_t>(options.threshold_ms * 1e6),
                            .sample_hz = options.sample_hz,
