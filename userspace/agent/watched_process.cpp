@@ -10,6 +10,11 @@
 
 namespace loopprof::agent {
 
+namespace {
+// No stack captured this long: the symbolizer and unwinder are let go.
+constexpr auto kNativeIdle = std::chrono::seconds(60);
+}  // namespace
+
 // The collector's output for this process: final stalls count in the
 // metrics and go to the log and the stall store; ongoing reports are logged.
 class WatchedProcess::Feed : public OutputSink {
@@ -53,11 +58,7 @@ Result<std::unique_ptr<WatchedProcess>> WatchedProcess::open(pid_t pid, ProcessC
 
   ProcessSymbolizerOptions symbol_options;
   symbol_options.cache = context.modules;
-  auto symbols = ProcessSymbolizer::open(pid, symbol_options);
-  process->symbols_ =
-      symbols ? std::move(symbols).value() : ProcessSymbolizer::create(pid);  // names nothing
-  if (auto unwinder = DwarfUnwinder::create(pid); unwinder)
-    process->unwinder_ = std::move(unwinder).value();
+  process->symbols_ = std::make_unique<LazySymbolizer>(pid, std::move(symbol_options));
   process->resolver_ = std::make_unique<StackResolver>(
       context.kernel_symbols, *process->symbols_, process->unwinder_.get(), process->python_.get());
   process->feed_ = std::make_unique<Feed>(*process);
@@ -68,10 +69,31 @@ Result<std::unique_ptr<WatchedProcess>> WatchedProcess::open(pid_t pid, ProcessC
   if (auto watched = context.session.watch(pid); !watched) return watched.error();
   // Loops busy right now (a hung service) are reported as ongoing stalls;
   // threads waiting in their loop's wait start their next busy period clean.
-  seed_busy_loops(pid, context.session, *process->collector_, context.kernel_symbols,
-                  *process->symbols_, process->unwinder_.get(), top::monotonic_ns(), false);
+  process->open_native();
+  size_t busy =
+      seed_busy_loops(pid, context.session, *process->collector_, context.kernel_symbols,
+                      *process->symbols_, process->unwinder_.get(), top::monotonic_ns(), false);
+  if (busy == 0)
+    process->release_native();
+  else
+    process->last_capture_ = std::chrono::steady_clock::now();
   seed_waiting_threads(process->target_, context.session);
   return process;
+}
+
+void WatchedProcess::open_native() {
+  if (native_open_) return;
+  native_open_ = true;
+  if (auto unwinder = DwarfUnwinder::create(target_.pid()); unwinder)
+    unwinder_ = std::move(unwinder).value();
+  resolver_->set_unwinder(unwinder_.get());
+}
+
+void WatchedProcess::release_native() {
+  native_open_ = false;
+  resolver_->set_unwinder(nullptr);
+  unwinder_.reset();
+  symbols_->release();
 }
 
 WatchedProcess::~WatchedProcess() {
@@ -81,6 +103,10 @@ WatchedProcess::~WatchedProcess() {
 void WatchedProcess::on_record(const void* data, size_t size) {
   __u32 type = 0;
   std::memcpy(&type, data, sizeof(type));
+  if (type == LP_REC_CAPTURE) {
+    open_native();
+    last_capture_ = std::chrono::steady_clock::now();
+  }
   if (type == LP_REC_LOOP_EXIT && size >= sizeof(lp_loop_exit_record)) {
     lp_loop_exit_record record;
     std::memcpy(&record, data, sizeof(record));
@@ -107,6 +133,8 @@ void WatchedProcess::update_metrics(const std::vector<std::pair<pid_t, lp_thread
 }
 
 WatchedProcess::Liveness WatchedProcess::check() {
+  if (native_open_ && std::chrono::steady_clock::now() - last_capture_ > kNativeIdle)
+    release_native();
   if (target_.exited() || process_start_time(target_.pid()) != start_time_) return Liveness::exited;
   // New Python threads are read when a capture meets one (PythonSupport::resolve),
   // not polled: polling every process's thread list each second was the agent's main

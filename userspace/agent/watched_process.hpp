@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/lazy_symbolizer.hpp"
 #include "agent/process_metrics.hpp"
 #include "agent/stall_log.hpp"
 #include "agent/stall_store.hpp"
@@ -68,6 +69,11 @@ class WatchedProcess {
  private:
   class Feed;  // the collector's output: metrics, log, stall store
   WatchedProcess(pid_t pid, ProcessContext& context, TargetProcess target, uint64_t start_time);
+  // The symbolizer and DWARF unwinder are opened at the first stack capture
+  // and let go when none is needed (an idle loop never ships one): with many
+  // watched processes, they are most of the agent's memory.
+  void open_native();
+  void release_native();
 
   ProcessContext& context_;
   TargetProcess target_;
@@ -75,8 +81,10 @@ class WatchedProcess {
   ProcessMetrics metrics_;
   std::unique_ptr<python::PythonSupport> python_;
   std::string python_warning_;
-  std::unique_ptr<ProcessSymbolizer> symbols_;
+  std::unique_ptr<LazySymbolizer> symbols_;
   std::unique_ptr<DwarfUnwinder> unwinder_;
+  bool native_open_ = false;
+  std::chrono::steady_clock::time_point last_capture_{};
   std::unique_ptr<StackResolver> resolver_;
   std::unique_ptr<OutputSink> feed_;
   std::unique_ptr<StallCollector> collector_;
