@@ -198,6 +198,20 @@ static __always_inline void emit_capture(void* ctx, const struct lp_thread* t, _
   bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 }
 
+/* A busy period with captures ended below the threshold: its length caps
+ * the estimate of the callback steps sampled in it. */
+static __always_inline void emit_busy_end(const struct lp_thread* t, __u32 tid) {
+  struct lp_busy_end_record* r = reserve_record(LP_REC_BUSY_END, sizeof(*r));
+
+  if (!r) return;
+  r->tid = tid;
+  r->pid = t->pid;
+  r->pad = 0;
+  r->seq = t->seq;
+  r->duration_ns = t->last_busy_ns;
+  bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+}
+
 static __always_inline void emit_resume(const struct lp_thread* t, __u32 tid, __u64 now,
                                         __u64 off_ns, __u64 blocked_ns, __u64 runq_ns) {
   struct lp_resume_record* r = reserve_record(LP_REC_RESUME, sizeof(*r));
@@ -280,6 +294,8 @@ static __always_inline int handle_wait_enter(__u32 family, __s32 key) {
   now = bpf_ktime_get_ns();
   if (lp_on_wait_enter(t, now, family, key, current_user_sp(), threshold_ns, &end))
     emit_stall(t, pid, tid, &end, 0);
+  else if (t->last_busy_ns && t->captured_seq == t->seq)
+    emit_busy_end(t, tid);
   return 0;
 }
 
@@ -452,8 +468,10 @@ static __always_inline int handle_switch(void* ctx, struct task_struct* prev,
     }
     if (t && lp_on_switch_out(t, now, reason)) {
       t->off_futex_addr = futex_addr;
-      if (switch_out_worth_stacks(t, reason, now))
+      if (switch_out_worth_stacks(t, reason, now)) {
         emit_capture(ctx, t, prev_tgid, tid, LP_CAPTURE_OFFCPU, state, 0, reason);
+        t->captured_seq = t->seq;
+      }
     }
   }
   if (is_watched(next_tgid)) {
@@ -683,5 +701,6 @@ int on_cpu_sample(struct bpf_perf_event_data* ctx) {
   if (!t || !lp_busy(t)) return 0;
   if (sample_min_busy_ns && bpf_ktime_get_ns() - t->busy_start_ns < sample_min_busy_ns) return 0;
   emit_capture(ctx, t, pid, tid, LP_CAPTURE_SAMPLE, 0, 0, 0);
+  t->captured_seq = t->seq;
   return 0;
 }

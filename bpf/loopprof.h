@@ -10,15 +10,16 @@
 #define LP_MAX_STACK_DEPTH 127
 
 enum lp_record_type {
-  LP_REC_STALL = 1,     /* a busy period ended at or above the threshold */
-  LP_REC_CAPTURE = 2,   /* stacks of a loop thread during a busy period */
-  LP_REC_RESUME = 3,    /* a loop thread that went off-CPU runs again */
-  LP_REC_WAKE = 4,      /* a busy loop thread blocked off-CPU was woken up */
-  LP_REC_STEP = 5,      /* precise mode: one callback step of a loop thread (uprobes) */
-  LP_REC_LOOP_EXIT = 6, /* a loop thread exited: its final counters */
+  LP_REC_STALL = 1,       /* a busy period ended at or above the threshold */
+  LP_REC_CAPTURE = 2,     /* stacks of a loop thread during a busy period */
+  LP_REC_RESUME = 3,      /* a loop thread that went off-CPU runs again */
+  LP_REC_WAKE = 4,        /* a busy loop thread blocked off-CPU was woken up */
+  LP_REC_STEP = 5,        /* precise mode: one callback step of a loop thread (uprobes) */
+  LP_REC_LOOP_EXIT = 6,   /* a loop thread exited: its final counters */
   LP_REC_THREAD_EXIT = 7, /* any thread of a watched process is gone: its final times */
   LP_REC_EXEC = 8,        /* a watched process executed a new program */
-  LP_REC_ANNOUNCE = 9,    /* discovery: an unwatched process waited in a poll-family call */
+  LP_REC_BUSY_END = 9,    /* a busy period below the threshold with captures ended */
+  LP_REC_ANNOUNCE = 10,   /* discovery: an unwatched process waited in a poll-family call */
 };
 
 /* Per-thread state that did not fit in its map (keys of the `drops` map,
@@ -140,6 +141,7 @@ struct lp_thread {
   __u64 idle_total_ns;              /* all loop waits returned so far */
   __u64 max_busy_ns;                /* longest busy period closed so far */
   __u32 busy_hist[LP_HIST_BUCKETS]; /* busy time per iteration (loop lag), log2 us */
+  __u64 captured_seq;               /* last busy period a capture was shipped for */
 };
 
 enum lp_wait_state {
@@ -247,6 +249,16 @@ struct lp_exec_record {
   __u32 tid;     /* the thread that executed (now the leader) */
   __u32 old_tid; /* its TID before the exec */
   __u64 ts_ns;
+};
+
+/* Its length bounds what the captures inside may be credited with. */
+struct lp_busy_end_record {
+  __u32 type; /* LP_REC_BUSY_END */
+  __u32 tid;
+  __u32 pid;
+  __u32 pad;
+  __u64 seq;
+  __u64 duration_ns;
 };
 
 /* Discovery (announce in loopprof.bpf.c): a process that is not watched

@@ -14,7 +14,8 @@
 #include "task_snapshot.h"
 
 /* Another task's memory: copied with its own mm (sleepable programs only). */
-#define LP_PY_READ(task, dst, size, src) bpf_copy_from_user_task(dst, size, src, task, 0)
+#define LP_PY_READ(ctx, dst, size, src) \
+  bpf_copy_from_user_task((dst), (size), (const void*)(src), (struct task_struct*)(ctx)->reader, 0)
 #define LP_SNAP_READ(task, dst, size, src) bpf_copy_from_user_task(dst, size, src, task, 0)
 
 #include "py_walk.bpf.h"

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ struct PythonInterpreter {
   std::string version;     // "3.11.7"
   bool has_uvloop = false;
 };
+
+inline void PrintTo(const PythonInterpreter& p, std::ostream* os) {
+  *os << p.executable << " (" << p.version << ")";
+}
 
 // The Python interpreters to test: LOOPPROF_TEST_PYTHONS (colon-separated)
 // if set, else `python3` on PATH and /usr/bin/python3; deduplicated by the

@@ -41,6 +41,8 @@ class CodeObjectsTest : public ::testing::TestWithParam<int> {
     mem_.put<uint64_t>(at + layout_.code_filename, file);
     mem_.put<uint64_t>(at + layout_.code_linetable, table);
     mem_.put<int32_t>(at + layout_.code_firstlineno, first_line);
+    if (layout_.code_code_adaptive != kNoOffset)  // 3.11+: Py_SIZE(code), in code units
+      mem_.put<int64_t>(at + layout_.object_size, 32);
   }
   // A line table where every instruction is on first_line + 1.
   std::vector<uint8_t> one_line_table() const {

@@ -71,6 +71,8 @@ pid_t record_pid(const void* data, size_t size) {
       return pid_field(data, size, &lp_thread_exit_record::pid);
     case LP_REC_EXEC:
       return pid_field(data, size, &lp_exec_record::pid);
+    case LP_REC_BUSY_END:
+      return pid_field(data, size, &lp_busy_end_record::pid);
     case LP_REC_ANNOUNCE:
       return pid_field(data, size, &lp_announce_record::pid);
   }

@@ -27,6 +27,10 @@ class StackResolver {
   void set_unwinder(DwarfUnwinder* unwinder) { unwinder_ = unwinder; }
   // The target executed a new program: its Python support (or none).
   void set_python(python::PythonSupport* python) { python_ = python; }
+  // The asyncio Task the capture ran in (`frames`: what resolve() returned).
+  std::optional<TaskInfo> task(const lp_capture_record& record, const Frames& frames) {
+    return python_ ? python_->task(record.py, frames) : std::nullopt;
+  }
 
  private:
   Frames user_frames(const lp_capture_record& record);

@@ -46,6 +46,11 @@ void StallCollector::on_record(const void* data, size_t size) {
       if (read_record(data, size, record)) return on_step(record);
       break;
     }
+    case LP_REC_BUSY_END: {
+      lp_busy_end_record record;
+      if (read_record(data, size, record)) return on_busy_end(record);
+      break;
+    }
     case LP_REC_LOOP_EXIT: {
       lp_loop_exit_record record;
       if (read_record(data, size, record)) return on_loop_exit(record);
@@ -78,7 +83,7 @@ void StallCollector::subscribe_tables() {
     assembler_.forget(tid);
     causes_.forget(tid);
     callbacks_.forget(tid);
-    off_cpu_callback_.erase(tid);
+    off_cpu_step_.erase(tid);
     reported_ongoing_.erase(reported_ongoing_.lower_bound({tid, 0}),
                             reported_ongoing_.upper_bound({tid, UINT64_MAX}));
     summary_.forget_thread(tid);
@@ -87,7 +92,7 @@ void StallCollector::subscribe_tables() {
 }
 
 size_t StallCollector::thread_entries() const {
-  return lifecycle_.tracked() + off_cpu_callback_.size() + reported_ongoing_.size() +
+  return lifecycle_.tracked() + off_cpu_step_.size() + reported_ongoing_.size() +
          callbacks_.threads_tracked() + summary_.live_rows() + target_.names_kept();
 }
 
@@ -110,11 +115,13 @@ void StallCollector::on_capture(const lp_capture_record& record) {
   if (record.pid == static_cast<__u32>(target_.pid())) lifecycle_.saw(tid);
   target_.thread_name(tid);  // remember it while the thread exists
   Frames frames = resolver_.resolve(record);
+  std::optional<TaskInfo> task;
+  if (record.kind != LP_CAPTURE_WAKER) task = resolver_.task(record, frames);
   if (callbacks_.precise() && record.kind != LP_CAPTURE_WAKER)
-    callbacks_.note_callback(tid, record.ts_ns, callback_of(frames));
+    callbacks_.note_callback(tid, record.ts_ns, callback_of(frames), task);
   switch (record.kind) {
     case LP_CAPTURE_SAMPLE:
-      callbacks_.on_sample(tid, record.seq, frames);
+      callbacks_.on_sample(tid, record.seq, frames, task);
       assembler_.on_sample(tid, record.seq, std::move(frames));
       break;
     case LP_CAPTURE_WAKER:
@@ -124,7 +131,7 @@ void StallCollector::on_capture(const lp_capture_record& record) {
     default:
       causes_.on_switch_out(tid, record.seq, frames, record.off_reason);
       notes_.on_switch_out(record, frames);
-      off_cpu_callback_[tid] = callback_of(frames);
+      off_cpu_step_[tid] = OffCpuStep{callback_of(frames), std::move(task)};
       assembler_.on_switch_out(tid, record.seq, record.ts_ns, std::move(frames));
   }
 }
@@ -140,9 +147,9 @@ void StallCollector::on_resume(const lp_resume_record& record) {
   lifecycle_.saw(tid);
   causes_.on_resume(tid, record.seq, record.blocked_ns);
   notes_.on_resume(tid, record.seq, record.blocked_ns);
-  if (auto it = off_cpu_callback_.find(tid); it != off_cpu_callback_.end()) {
-    callbacks_.on_off_cpu(tid, record.seq, it->second, record.off_ns);
-    off_cpu_callback_.erase(it);
+  if (auto it = off_cpu_step_.find(tid); it != off_cpu_step_.end()) {
+    callbacks_.on_off_cpu(tid, record.seq, it->second.callback, record.off_ns, it->second.task);
+    off_cpu_step_.erase(it);
   }
   assembler_.on_resume(tid, record.seq, record.off_ns);
 }
@@ -169,20 +176,27 @@ void StallCollector::on_step(const lp_step_record& record) {
   callbacks_.on_step(static_cast<pid_t>(record.tid), record.start_ns, record.end_ns);
 }
 
+void StallCollector::on_busy_end(const lp_busy_end_record& record) {
+  callbacks_.on_busy_end(static_cast<pid_t>(record.tid), record.seq, record.duration_ns);
+}
+
 void StallCollector::note_task_stats(const std::vector<std::pair<pid_t, lp_task_stats>>& stats) {
   for (const auto& [tid, s] : stats) summary_.note_thread_times(tid, target_.thread_name(tid), s);
 }
 
 const SummaryBuilder& StallCollector::summary() {
-  summary_.set_callbacks(callbacks_.rows(),
-                         callbacks_.precise()
-                             ? std::string("precise: a uprobe pair on CPython's context_run times "
-                                           "every callback step; names from the captures inside "
-                                           "each step")
-                         : sample_hz_ ? fmt::format("estimate: CPU samples at {} Hz and off-CPU "
-                                                    "intervals, by the frame under Handle._run",
-                                                    sample_hz_)
-                                      : "estimate: off-CPU intervals only (sampling is off, -F 0)");
+  summary_.set_callbacks(
+      callbacks_.rows(),
+      callbacks_.precise()
+          ? std::string("precise: a uprobe pair on CPython's context_run times every callback "
+                        "step; names from the captures inside each step")
+      : sample_hz_
+          ? fmt::format("estimate: each CPU sample counts one period ({:.1f} ms at {} Hz), "
+                        "capped at the measured length of the busy period it ran in; off-CPU "
+                        "intervals measured; by Task, else by the frame under Handle._run",
+                        1000.0 / sample_hz_, sample_hz_)
+          : "estimate: measured off-CPU intervals only (sampling is off, -F 0)");
+  summary_.set_tasks(callbacks_.task_rows());
   return summary_;
 }
 
@@ -196,6 +210,9 @@ void StallCollector::on_stall(const lp_stall_record& record) {
                    .on_cpu_ns = record.on_cpu_ns,
                    .off_cpu_ns = record.off_cpu_ns};
   Stall stall = assembler_.finish(tid, times);
+  stall.task = callbacks_.main_task(tid, record.seq);
+  if (stall.task) callbacks_.note_stall(*stall.task);
+  callbacks_.on_busy_end(tid, record.seq, times.duration_ns);
   CauseTimes cause{};
   for (size_t i = 0; i < cause.size(); ++i) cause[i] = record.cause_ns[i];
   causes_.finish(stall, cause);
@@ -229,6 +246,7 @@ Stall StallCollector::ongoing_stall(pid_t tid, const lp_thread& state, uint64_t 
                    .on_cpu_ns = on_cpu,
                    .off_cpu_ns = off_cpu};
   Stall stall = assembler_.ongoing(tid, times, now_ns);
+  stall.task = callbacks_.main_task(tid, state.seq);
   CauseTimes cause{};
   __u64 so_far[LP_OFF_COUNT] = {};
   lp_causes_so_far(&state, now_ns, so_far);

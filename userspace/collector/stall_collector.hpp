@@ -72,6 +72,7 @@ class StallCollector {
   void on_thread_exit(const lp_thread_exit_record& record);
   void on_exec(const lp_exec_record& record);
   void subscribe_tables();
+  void on_busy_end(const lp_busy_end_record& record);
   void report(const Stall& stall);
   Stall ongoing_stall(pid_t tid, const lp_thread& state, uint64_t now_ns, bool& past_threshold);
 
@@ -83,8 +84,11 @@ class StallCollector {
   StallAssembler assembler_;
   CauseTracker causes_;
   CallbackStats callbacks_;
-  std::unordered_map<pid_t, std::string>
-      off_cpu_callback_;  // callback of the open off-CPU interval
+  struct OffCpuStep {
+    std::string callback;
+    std::optional<TaskInfo> task;
+  };
+  std::unordered_map<pid_t, OffCpuStep> off_cpu_step_;  // step of the open off-CPU interval
   SummaryBuilder summary_;
   WaitNotes notes_;
   std::set<std::pair<pid_t, uint64_t>> reported_ongoing_;  // (tid, seq)

@@ -155,6 +155,7 @@ Summary SummaryBuilder::build_final(Summary base) const {
 
   base.callbacks = callbacks_;
   base.callback_method = callback_method_;
+  base.tasks = tasks_;
   return base;
 }
 

@@ -29,6 +29,7 @@ class SummaryBuilder {
     callbacks_ = std::move(rows);
     callback_method_ = std::move(method);
   }
+  void set_tasks(std::vector<TaskRow> rows) { tasks_ = std::move(rows); }
   // `base` carries pid, command, timing, drops and stop reason.
   Summary build(Summary base) const;
 
@@ -50,6 +51,7 @@ class SummaryBuilder {
   size_t threads_exited_ = 0;
   std::vector<CallbackRow> callbacks_;
   std::string callback_method_;
+  std::vector<TaskRow> tasks_;
   std::vector<Stall> worst_;
   uint64_t stalls_ = 0;
   uint64_t blocked_ns_ = 0;

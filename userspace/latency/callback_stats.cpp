@@ -33,6 +33,12 @@ uint64_t quantile(const std::vector<uint64_t>& sorted, double p) {
   return sorted[rank == 0 ? 0 : rank - 1];
 }
 
+// The steps of a named Task merge under its name.
+std::string step_label(const std::string& callback, const std::optional<TaskInfo>& task) {
+  if (task && !task->name.empty()) return fmt::format("Task \"{}\"", task->name);
+  return callback;
+}
+
 }  // namespace
 
 std::string callback_of(const Frames& frames) {
@@ -52,11 +58,6 @@ CallbackStats::OpenSteps& CallbackStats::open(pid_t tid, uint64_t seq) {
     steps = OpenSteps{.seq = seq};
   }
   return steps;
-}
-
-void CallbackStats::close(OpenSteps& steps) {
-  for (const auto& [callback, ns] : steps.ns) add_step(callback, ns);
-  steps.ns.clear();
 }
 
 uint64_t CallbackStats::next_random() {  // xorshift64
@@ -88,38 +89,90 @@ void CallbackStats::forget(pid_t tid) {
   last_seen_.erase(tid);
 }
 
-void CallbackStats::note_callback(pid_t tid, uint64_t ts_ns, std::string callback) {
-  if (!callback.empty()) last_seen_[tid] = Seen{ts_ns, std::move(callback)};
+void CallbackStats::record(const std::string& label, const std::optional<TaskInfo>& task,
+                           uint64_t ns) {
+  add_step(label, ns);
+  if (task) task_steps_[*task].push_back(ns);
+}
+
+void CallbackStats::close(OpenSteps& steps) {
+  for (const auto& [label, c] : steps.steps) record(label, c.task, c.ns);
+  steps.steps.clear();
+  steps.task_ns.clear();
+}
+
+void CallbackStats::credit(pid_t tid, uint64_t seq, const std::string& callback,
+                           const std::optional<TaskInfo>& task, uint64_t ns) {
+  OpenSteps& steps = open(tid, seq);
+  if (task) steps.task_ns[*task] += ns;
+  if (precise_ || callback.empty()) return;
+  Credit& c = steps.steps[step_label(callback, task)];
+  c.ns += ns;
+  if (task) c.task = task;
+}
+
+void CallbackStats::note_callback(pid_t tid, uint64_t ts_ns, std::string callback,
+                                  std::optional<TaskInfo> task) {
+  if (!callback.empty()) last_seen_[tid] = Seen{ts_ns, std::move(callback), std::move(task)};
 }
 
 void CallbackStats::on_step(pid_t tid, uint64_t start_ns, uint64_t end_ns) {
   auto it = last_seen_.find(tid);
   bool named = it != last_seen_.end() && it->second.ts_ns >= start_ns && it->second.ts_ns <= end_ns;
-  add_step(named ? it->second.callback : "[step not sampled]", end_ns - start_ns);
+  if (!named) return record("[step not sampled]", std::nullopt, end_ns - start_ns);
+  record(step_label(it->second.callback, it->second.task), it->second.task, end_ns - start_ns);
 }
 
-void CallbackStats::on_sample(pid_t tid, uint64_t seq, const Frames& frames) {
-  if (precise_) return;
-  std::string callback = callback_of(frames);
-  if (callback.empty()) return;
-  open(tid, seq).ns[callback] += sample_period_ns_;
+void CallbackStats::on_sample(pid_t tid, uint64_t seq, const Frames& frames,
+                              const std::optional<TaskInfo>& task) {
+  credit(tid, seq, callback_of(frames), task, sample_period_ns_);
 }
 
 void CallbackStats::on_off_cpu(pid_t tid, uint64_t seq, const std::string& callback,
-                               uint64_t off_ns) {
-  if (precise_ || callback.empty()) return;
-  open(tid, seq).ns[callback] += off_ns;
+                               uint64_t off_ns, const std::optional<TaskInfo>& task) {
+  credit(tid, seq, callback, task, off_ns);
+}
+
+void CallbackStats::on_busy_end(pid_t tid, uint64_t seq, uint64_t duration_ns) {
+  auto it = open_.find(tid);
+  if (it == open_.end() || it->second.seq != seq) return;
+  OpenSteps& steps = it->second;
+  uint64_t total = 0;
+  for (const auto& [label, c] : steps.steps) total += c.ns;
+  if (total > duration_ns && total > 0) {  // sampling periods longer than the busy period
+    capped_++;
+    for (auto& [label, c] : steps.steps)
+      c.ns = static_cast<uint64_t>(static_cast<double>(c.ns) * duration_ns / total);
+  }
+  close(steps);
+}
+
+std::optional<TaskInfo> CallbackStats::main_task(pid_t tid, uint64_t seq) const {
+  auto it = open_.find(tid);
+  if (it == open_.end() || it->second.seq != seq) return std::nullopt;
+  const TaskInfo* best = nullptr;
+  uint64_t best_ns = 0;
+  for (const auto& [task, ns] : it->second.task_ns)
+    if (!best || ns > best_ns) {
+      best = &task;
+      best_ns = ns;
+    }
+  return best ? std::optional<TaskInfo>(*best) : std::nullopt;
+}
+
+void CallbackStats::note_stall(const TaskInfo& task) {
+  task_stalls_[task]++;
 }
 
 std::vector<CallbackRow> CallbackStats::rows() const {
   std::map<std::string, StepTimes> all = steps_;
   for (const auto& [tid, steps] : open_)
-    for (const auto& [callback, ns] : steps.ns) {
-      StepTimes& times = all[callback];
+    for (const auto& [label, c] : steps.steps) {
+      StepTimes& times = all[label];
       times.count++;
-      times.total_ns += ns;
-      times.max_ns = std::max(times.max_ns, ns);
-      times.kept.push_back(ns);
+      times.total_ns += c.ns;
+      times.max_ns = std::max(times.max_ns, c.ns);
+      times.kept.push_back(c.ns);
     }
   std::vector<CallbackRow> rows;
   for (auto& [callback, times] : all) {
@@ -135,6 +188,32 @@ std::vector<CallbackRow> CallbackStats::rows() const {
   std::stable_sort(rows.begin(), rows.end(), [](const CallbackRow& a, const CallbackRow& b) {
     return a.total_ns > b.total_ns;
   });
+  return rows;
+}
+
+std::vector<TaskRow> CallbackStats::task_rows() const {
+  std::map<TaskInfo, std::vector<uint64_t>> all = task_steps_;
+  for (const auto& [tid, steps] : open_)
+    for (const auto& [label, c] : steps.steps)
+      if (c.task) all[*c.task].push_back(c.ns);
+  for (const auto& [task, n] : task_stalls_) all[task];
+  // One row per task name: the await chain may differ from step to step.
+  std::map<std::pair<std::string, std::string>, TaskRow> by_name;
+  for (const auto& [task, times] : all) {
+    TaskRow& row = by_name[{task.name, task.coroutine}];
+    row.name = task.name;
+    row.coroutine = task.coroutine;
+    row.steps += times.size();
+    for (uint64_t t : times) {
+      row.busy_ns += t;
+      row.worst_ns = std::max(row.worst_ns, t);
+    }
+    if (auto s = task_stalls_.find(task); s != task_stalls_.end()) row.stalls += s->second;
+  }
+  std::vector<TaskRow> rows;
+  for (auto& [key, row] : by_name) rows.push_back(std::move(row));
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const TaskRow& a, const TaskRow& b) { return a.busy_ns > b.busy_ns; });
   return rows;
 }
 

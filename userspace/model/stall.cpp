@@ -1,5 +1,7 @@
 #include "model/stall.hpp"
 
+#include <fmt/format.h>
+
 #include <utility>
 
 namespace loopprof {
@@ -17,6 +19,20 @@ const char* main_cause(const Breakdown& b) {
   for (const auto& part : parts)
     if (part.first > best->first) best = &part;
   return best->second;
+}
+
+std::string task_text(const TaskInfo& task) {
+  std::string out = task.name.empty() ? "Task" : fmt::format("Task \"{}\"", task.name);
+  std::string details = task.coroutine;
+  if (!task.awaited_by.empty()) {
+    // Innermost first here ("awaited by main <- Task-1": main is awaited by
+    // Task-1); the list itself is outermost first.
+    std::string chain;
+    for (auto it = task.awaited_by.rbegin(); it != task.awaited_by.rend(); ++it)
+      chain += (chain.empty() ? "" : " <- ") + *it;
+    details += (details.empty() ? "" : ", ") + ("awaited by " + chain);
+  }
+  return details.empty() ? out : fmt::format("{} ({})", out, details);
 }
 
 }  // namespace loopprof

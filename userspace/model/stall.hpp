@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,18 @@ struct Waker {
   bool gil = false;  // the wait was for the GIL: the waker held it
 };
 
+// The asyncio Task a stall ran in.
+struct TaskInfo {
+  std::string name;                     // "billing-sync", "Task-3" ("" if unreadable)
+  std::string coroutine;                // its coroutine's function: "sync_accounts"
+  std::vector<std::string> awaited_by;  // the tasks awaiting it, outermost first
+  auto operator<=>(const TaskInfo&) const = default;
+  bool operator==(const TaskInfo&) const = default;
+};
+
+// "Task "billing-sync" (sync_accounts, awaited by main)".
+std::string task_text(const TaskInfo& task);
+
 struct Stall {
   pid_t pid = 0;
   pid_t tid = 0;
@@ -68,7 +81,8 @@ struct Stall {
   // What the longest wait waited on: "recvfrom on TCP a:p -> b:p", "read on
   // pipe:[N]", "futex on pthread mutex 0x... held by t (tid N)" ("" unknown).
   std::string waited_on;
-  std::string deadlock;  // "t1 (tid 1) waits on t2 (tid 2), which waits on t1 (tid 1)"
+  std::string deadlock;          // "t1 (tid 1) waits on t2 (tid 2), which waits on t1 (tid 1)"
+  std::optional<TaskInfo> task;  // the asyncio Task that ran most of it (none: a plain callback)
 };
 
 }  // namespace loopprof

@@ -7,9 +7,41 @@
 
 namespace loopprof {
 
+namespace {
+
+// Python frames carry the dotted module of library code (standard library,
+// site-/dist-packages, frozen) in `module`, "" for the application's own.
+bool is_app_frame(const Frame& frame) {
+  return frame.kind == FrameKind::python && frame.module.empty();
+}
+
+// "main (app.py:5) -> subprocess.run -> _PollLikeSelector.select": the
+// deepest application frame, the library call it made, and the deepest
+// Python frame under it.
+std::string python_culprit(const Frames& frames) {
+  size_t leaf = frames.size(), app = frames.size();
+  for (size_t i = frames.size(); i-- > 0;) {
+    if (frames[i].kind != FrameKind::python) continue;
+    if (leaf == frames.size()) leaf = i;
+    if (is_app_frame(frames[i])) {
+      app = i;
+      break;
+    }
+  }
+  if (leaf == frames.size()) return {};
+  if (app == frames.size() || app == leaf) return frame_label(frames[leaf]);
+  size_t call = app + 1;
+  while (frames[call].kind != FrameKind::python) ++call;  // stops at leaf at the latest
+  std::string out =
+      fmt::format("{} -> {}.{}", frame_label(frames[app]), frames[call].module, frames[call].name);
+  if (call != leaf) out += " -> " + frames[leaf].name;
+  return out;
+}
+
+}  // namespace
+
 std::string frames_culprit(const Frames& frames) {
-  for (auto it = frames.rbegin(); it != frames.rend(); ++it)
-    if (it->kind == FrameKind::python) return frame_label(*it);
+  if (std::string python = python_culprit(frames); !python.empty()) return python;
   for (auto it = frames.rbegin(); it != frames.rend(); ++it)
     if (it->kind == FrameKind::native && !it->name.empty()) return frame_label(*it);
   return frames.empty() ? std::string() : frame_label(frames.back());

@@ -152,6 +152,10 @@ json stall_to_json(const Stall& stall) {
   out["began_before_attach"] = stall.began_before_attach;
   if (!stall.waited_on.empty()) out["waited_on"] = stall.waited_on;
   if (!stall.deadlock.empty()) out["deadlock"] = stall.deadlock;
+  if (stall.task)
+    out["task"] = {{"name", stall.task->name},
+                   {"coroutine", stall.task->coroutine},
+                   {"awaited_by", stall.task->awaited_by}};
   return out;
 }
 
@@ -182,6 +186,12 @@ Stall stall_from_json(const json& j) {
   stall.began_before_attach = j.value("began_before_attach", false);
   stall.waited_on = j.value("waited_on", std::string());
   stall.deadlock = j.value("deadlock", std::string());
+  if (j.contains("task")) {
+    const json& t = j.at("task");
+    stall.task = TaskInfo{.name = t.at("name"),
+                          .coroutine = t.at("coroutine"),
+                          .awaited_by = t.at("awaited_by").get<std::vector<std::string>>()};
+  }
   return stall;
 }
 
@@ -262,6 +272,15 @@ json summary_to_json(const Summary& summary) {
          {"p99_ms", ms(c.p99_ns)},
          {"max_ms", ms(c.max_ns)},
          {"ns", {{"total", c.total_ns}, {"p50", c.p50_ns}, {"p99", c.p99_ns}, {"max", c.max_ns}}}});
+  json tasks = json::array();
+  for (const auto& t : summary.tasks)
+    tasks.push_back({{"name", t.name},
+                     {"coroutine", t.coroutine},
+                     {"steps", t.steps},
+                     {"busy_ms", ms(t.busy_ns)},
+                     {"worst_step_ms", ms(t.worst_ns)},
+                     {"stalls", t.stalls},
+                     {"ns", {{"busy", t.busy_ns}, {"worst_step", t.worst_ns}}}});
   json worst = json::array();
   for (const Stall& stall : summary.worst) worst.push_back(stall_to_json(stall));
   return {{"event", "summary"},
@@ -280,6 +299,7 @@ json summary_to_json(const Summary& summary) {
           {"map_full", summary.map_full},
           {"callbacks", std::move(callbacks)},
           {"callback_method", summary.callback_method},
+          {"tasks", std::move(tasks)},
           {"dropped", summary.dropped},
           {"stop_reason", summary.stop_reason},
           {"format_version", kEventsFormatVersion},
@@ -324,6 +344,14 @@ Summary summary_from_json(const json& j) {
   if (j.contains("threads_not_shown_ns"))
     summary.threads_not_shown_times = times_from(j.at("threads_not_shown_ns"));
   summary.threads_exited = j.value("threads_exited", size_t{0});
+  if (j.contains("tasks"))
+    for (const json& t : j.at("tasks"))
+      summary.tasks.push_back({.name = t.at("name"),
+                               .coroutine = t.at("coroutine"),
+                               .steps = t.at("steps"),
+                               .busy_ns = t.at("ns").at("busy"),
+                               .worst_ns = t.at("ns").at("worst_step"),
+                               .stalls = t.at("stalls")});
   summary.map_full = j.value("map_full", std::map<std::string, uint64_t>{});
   for (const json& c : j.at("callbacks")) {
     const json& ns = c.at("ns");

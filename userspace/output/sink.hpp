@@ -66,6 +66,7 @@ struct Summary {
   uint32_t max_threads = 0;                  // size of the per-thread maps
   std::vector<CallbackRow> callbacks;        // per coroutine / callback
   std::string callback_method;               // how callback times were measured
+  std::vector<TaskRow> tasks;                // per asyncio Task (same method)
   std::vector<Stall> ongoing_at_exit;        // loops still blocked when we stopped
   std::map<std::string, uint64_t> dropped;   // record kind -> records lost
   std::string stop_reason;                   // "target exited", "interrupted", ...
@@ -86,8 +87,10 @@ Result<std::unique_ptr<OutputSink>> make_folded_writer(const std::string& path);
 // JSON Lines, one object per stall (and a summary object at the end).
 Result<std::unique_ptr<OutputSink>> make_jsonl_writer(const std::string& path);
 
-// The frame most worth naming for a stall: the deepest Python frame, else the
-// deepest named user frame, of its heaviest stack.
+// The frame most worth naming for a stall, from its heaviest stack: the
+// deepest frame of the application's own Python code and the library call
+// beneath it ("main (app.py:5) -> subprocess.run -> _PollLikeSelector.select"),
+// else the deepest Python frame, else the deepest named user frame.
 std::string stall_culprit(const Stall& stall);
 // The same for any stack (a waker's).
 std::string frames_culprit(const Frames& frames);

@@ -17,6 +17,11 @@ double ms(uint64_t ns) {
   return static_cast<double>(ns) / 1e6;
 }
 
+// "  in Task "billing-sync" (sync_accounts, awaited by main)", or "".
+std::string task_suffix(const Stall& stall) {
+  return stall.task ? "  in " + task_text(*stall.task) : std::string();
+}
+
 // A log2 bucket's upper bound: "<2.0".
 std::string bound(uint64_t ns) {
   return ns ? fmt::format("<{:g}", ns / 1e6) : "-";
@@ -32,11 +37,11 @@ class TextReport final : public OutputSink {
   void stall(const Stall& stall) override {
     std::string culprit = stall_culprit(stall);
     fmt::print(out_,
-               "{}  {}  tid {} ({})  {}{:.1f} ms{}  on-cpu {:.1f} ms  off-cpu {:.1f} ms{}{}\n",
+               "{}  {}  tid {} ({})  {}{:.1f} ms{}  on-cpu {:.1f} ms  off-cpu {:.1f} ms{}{}{}\n",
                wall_clock(stall.start_ns), stall.ongoing ? "ONGOING stall" : "stall", stall.tid,
                stall.thread, stall.began_before_attach ? "at least " : "", ms(stall.duration_ns),
                stall.ongoing ? " so far" : "", ms(stall.on_cpu_ns), ms(stall.off_cpu_ns),
-               culprit.empty() ? "" : "  in ", culprit);
+               culprit.empty() ? "" : "  in ", culprit, task_suffix(stall));
     fmt::print(out_, "    why: {}{}{}{}{}\n", breakdown_text(stall.breakdown),
                stall.waited_on.empty() ? "" : ": ", stall.waited_on,
                stall.wakers.empty() ? "" : "; ",
@@ -69,9 +74,9 @@ class TextReport final : public OutputSink {
       fmt::print(out_, "worst stalls:\n");
       for (const Stall& stall : summary.worst) {
         std::string culprit = stall_culprit(stall);
-        fmt::print(out_, "  {:>9.1f} ms  tid {} ({})  at {}{}{}\n", ms(stall.duration_ns),
+        fmt::print(out_, "  {:>9.1f} ms  tid {} ({})  at {}{}{}{}\n", ms(stall.duration_ns),
                    stall.tid, stall.thread, wall_clock(stall.start_ns),
-                   culprit.empty() ? "" : "  in ", culprit);
+                   culprit.empty() ? "" : "  in ", culprit, task_suffix(stall));
         fmt::print(out_, "               why: {}{}{}{}{}\n", breakdown_text(stall.breakdown),
                    stall.waited_on.empty() ? "" : ": ", stall.waited_on,
                    stall.wakers.empty() ? "" : "; ",
@@ -105,6 +110,16 @@ class TextReport final : public OutputSink {
         const CallbackRow& c = summary.callbacks[i];
         fmt::print(out_, "  {:<44} {:>7} {:>10.1f} {:>9.1f} {:>9.1f} {:>9.1f}\n", c.callback,
                    c.count, ms(c.total_ns), ms(c.p50_ns), ms(c.p99_ns), ms(c.max_ns));
+      }
+    }
+    if (!summary.tasks.empty()) {
+      fmt::print(out_, "tasks (same method):\n  {:<24} {:<24} {:>7} {:>10} {:>10} {:>6}\n", "TASK",
+                 "COROUTINE", "STEPS", "BUSY ms", "WORST ms", "STALLS");
+      for (size_t i = 0; i < summary.tasks.size() && i < 10; ++i) {
+        const TaskRow& t = summary.tasks[i];
+        fmt::print(out_, "  {:<24} {:<24} {:>7} {:>10.1f} {:>10.1f} {:>6}\n",
+                   t.name.empty() ? "?" : t.name, t.coroutine, t.steps, ms(t.busy_ns),
+                   ms(t.worst_ns), t.stalls);
       }
     }
     if (!summary.threads.empty()) {

@@ -1,5 +1,7 @@
 #include "python/code_objects.hpp"
 
+#include <cstring>
+
 #include "python/line_table.hpp"
 
 namespace loopprof::python {
@@ -45,6 +47,11 @@ std::optional<CodeObjects::Header> CodeObjects::header(uint64_t code) const {
   if (!type || !name || !filename || !table || !first) return std::nullopt;
   if (code_type_ != 0 && *type != code_type_) return std::nullopt;
   if (*first < 0) return std::nullopt;
+  if (layout_.code_code_adaptive != kNoOffset) {  // 3.11+: a PyVarObject of code units
+    auto units = memory_.value<int64_t>(code + layout_.object_size);
+    if (!units || *units <= 0 || *units > (1 << 24)) return std::nullopt;
+    h.code_units = *units;
+  }
   h.type = *type;
   h.name = *name;
   h.filename = *filename;
@@ -66,11 +73,18 @@ std::optional<std::string> CodeObjects::string(uint64_t unicode) const {
   uint64_t data = unicode + (ascii ? layout_.unicode_ascii_data : layout_.unicode_compact_data);
   auto raw = memory_.bytes(data, static_cast<size_t>(*length) * kind);
   if (!raw) return std::nullopt;
-  if (ascii) return std::string(raw->begin(), raw->end());
+  // Names and file names hold no control characters; an ASCII string no
+  // byte >= 0x80: anything else is memory that is not (or no longer) a str.
+  if (ascii) {
+    for (uint8_t b : *raw)
+      if (b < 0x20 || b >= 0x7f) return std::nullopt;
+    return std::string(raw->begin(), raw->end());
+  }
   std::string out;
   for (size_t i = 0; i < raw->size(); i += kind) {
     uint32_t c = 0;
     for (unsigned b = 0; b < kind; b++) c |= static_cast<uint32_t>((*raw)[i + b]) << (8 * b);
+    if (c < 0x20 || (c >= 0xd800 && c < 0xe000)) return std::nullopt;
     append_utf8(out, c);
   }
   return out;
@@ -89,6 +103,7 @@ std::optional<CodeInfo> CodeObjects::read(uint64_t code, const Header& h) const 
   info.name = std::move(*name);
   info.filename = std::move(*filename);
   info.first_line = h.first_line;
+  info.code_units = h.code_units;
   info.line_table = std::move(*table);
   info.name_ptr = h.name;
   info.filename_ptr = h.filename;
@@ -104,7 +119,8 @@ const CodeInfo* CodeObjects::get(uint64_t code) {
   if (it != cache_.end()) {
     const CodeInfo& c = it->second;
     if (c.name_ptr == h->name && c.filename_ptr == h->filename &&
-        c.line_table_ptr == h->line_table && c.first_line == h->first_line)
+        c.line_table_ptr == h->line_table && c.first_line == h->first_line &&
+        c.code_units == h->code_units)
       return &c;
     cache_.erase(it);
   }
@@ -125,13 +141,38 @@ int CodeObjects::line_of(const CodeInfo& info, uint64_t code, uint64_t instr) co
     case InstrKind::lasti_units:
       index = static_cast<int32_t>(instr);
       break;
-    case InstrKind::pointer: {
-      uint64_t first = code + layout_.code_code_adaptive;
-      index = instr >= first ? static_cast<int64_t>((instr - first) / 2) : -1;
+    case InstrKind::pointer:
+      index = instr_index(info, code, instr);
+      if (index < -1) return 0;  // not in this code object: no line rather than a wrong one
       break;
-    }
   }
   return line_for_instruction(layout_.line_table, info.line_table, info.first_line, index);
+}
+
+int64_t CodeObjects::instr_index(const CodeInfo& info, uint64_t code, uint64_t instr) const {
+  constexpr uint64_t kMaxTlbcEntries = 4096;
+  const uint64_t span = static_cast<uint64_t>(info.code_units) * 2;
+  auto inside = [&](uint64_t base) -> int64_t {
+    // 3.11/3.12 start at the unit before the first instruction (index -1);
+    // instr_ptr may sit one unit past the last instruction while it returns.
+    if (instr + 2 == base) return -1;
+    if (instr < base || instr > base + span) return -2;
+    return static_cast<int64_t>((instr - base) / 2);
+  };
+  int64_t index = inside(code + layout_.code_code_adaptive);
+  if (index >= -1 || layout_.code_tlbc == kNoOffset) return index;
+  // 3.14t: co_tlbc -> _PyCodeArray {Py_ssize_t size; char* entries[]}.
+  auto array = memory_.value<uint64_t>(code + layout_.code_tlbc);
+  auto size = array ? memory_.value<int64_t>(*array) : std::nullopt;
+  if (!size || *size <= 0 || static_cast<uint64_t>(*size) > kMaxTlbcEntries) return -2;
+  auto entries = memory_.bytes(*array + 8, static_cast<size_t>(*size) * 8);
+  if (!entries) return -2;
+  for (int64_t i = 0; i < *size; i++) {
+    uint64_t base = 0;
+    std::memcpy(&base, entries->data() + i * 8, 8);
+    if (base && (index = inside(base)) >= -1) return index;
+  }
+  return -2;
 }
 
 }  // namespace loopprof::python

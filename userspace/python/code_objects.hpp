@@ -17,6 +17,7 @@ struct CodeInfo {
   std::string name;      // co_qualname (3.11+) or co_name
   std::string filename;  // co_filename
   int first_line = 0;
+  int64_t code_units = -1;  // Py_SIZE(code): 2-byte code units (3.11+), -1 unknown
   std::vector<uint8_t> line_table;
   // What the cache compares to tell a reused address from the same object.
   uint64_t name_ptr = 0;
@@ -36,6 +37,8 @@ class CodeObjects {
   const CodeInfo* get(uint64_t code);
   // Line of a frame from the raw instruction value the BPF walker read.
   int line_of(const CodeInfo& info, uint64_t code, uint64_t instr) const;
+  // A str object of the target as UTF-8 (nullopt if it is not a compact str).
+  std::optional<std::string> string(uint64_t unicode) const;
 
   size_t cache_size() const { return cache_.size(); }
   size_t reads() const { return reads_; }
@@ -44,9 +47,13 @@ class CodeObjects {
   struct Header {
     uint64_t type = 0, name = 0, filename = 0, line_table = 0;
     int first_line = 0;
+    int64_t code_units = -1;
   };
   std::optional<Header> header(uint64_t code) const;
-  std::optional<std::string> string(uint64_t unicode) const;
+  // 3.11+: the code-unit index of an instruction pointer, in co_code_adaptive
+  // or (3.14t) in one of the thread-local copies; -1 just before the first
+  // instruction (a frame not started yet); -2 if in neither.
+  int64_t instr_index(const CodeInfo& info, uint64_t code, uint64_t instr) const;
   std::optional<CodeInfo> read(uint64_t code, const Header& h) const;
 
   const MemoryReader& memory_;

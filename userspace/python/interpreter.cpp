@@ -108,6 +108,27 @@ std::optional<ElfSymbols> read_elf(const std::string& path, uint64_t mapped_offs
   return out;
 }
 
+// The contents of section `name` of an ELF file (empty if it has none).
+std::vector<uint8_t> elf_section(const std::string& path, const char* name) {
+  elf_version(EV_CURRENT);
+  ElfHandle elf(path);
+  size_t shstrndx = 0;
+  if (!elf.get() || elf_kind(elf.get()) != ELF_K_ELF || elf_getshdrstrndx(elf.get(), &shstrndx))
+    return {};
+  Elf_Scn* scn = nullptr;
+  while ((scn = elf_nextscn(elf.get(), scn)) != nullptr) {
+    GElf_Shdr sh;
+    if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS) continue;
+    const char* sname = elf_strptr(elf.get(), shstrndx, sh.sh_name);
+    if (!sname || std::string(sname) != name) continue;
+    Elf_Data* data = elf_getdata(scn, nullptr);
+    if (!data || !data->d_buf) return {};
+    const auto* bytes = static_cast<const uint8_t*>(data->d_buf);
+    return std::vector<uint8_t>(bytes, bytes + data->d_size);
+  }
+  return {};
+}
+
 bool python_named(const std::string& path) {
   return std::filesystem::path(path).filename().string().find("python") != std::string::npos;
 }
@@ -152,6 +173,16 @@ Result<std::optional<InterpreterImage>> find_interpreter(pid_t pid) {
   return std::optional<InterpreterImage>();
 }
 
+std::vector<uint8_t> find_asyncio_debug(pid_t pid) {
+  for (const MappedFile& f : mapped_files(pid)) {
+    std::string name = std::filesystem::path(f.path).filename().string();
+    if (name.find("python") == std::string::npos && name.rfind("_asyncio", 0) != 0) continue;
+    auto raw = elf_section(fmt::format("/proc/{}/root{}", pid, f.path), ".AsyncioDebug");
+    if (!raw.empty()) return raw;
+  }
+  return {};
+}
+
 Result<InterpreterLayout> interpreter_layout(const MemoryReader& memory,
                                              const InterpreterImage& image) {
   std::optional<PyVersion> version;
@@ -164,7 +195,7 @@ Result<InterpreterLayout> interpreter_layout(const MemoryReader& memory,
     return Error::failed(fmt::format("recognise the Python in {}", image.path),
                          "no Py_Version symbol and no version in the file name");
   if (version->major == 3 && version->minor >= 13) {
-    auto raw = memory.bytes(image.runtime, kDebugOffsetsSize);
+    auto raw = memory.bytes(image.runtime, kDebugOffsetsReadSize);
     if (!raw)
       return Error::failed(fmt::format("read _PyRuntime of {}", image.path),
                            "target memory is not readable");

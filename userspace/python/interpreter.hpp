@@ -33,6 +33,10 @@ std::optional<PyVersion> version_from_file_name(const std::string& path);
 // maps a python-named ELF without _PyRuntime (Python 2, 3.6 and older).
 Result<std::optional<InterpreterImage>> find_interpreter(pid_t pid);
 
+// 3.14+: the _AsyncioDebug table (section .AsyncioDebug of the _asyncio
+// module, or of libpython where _asyncio is built in); empty if not mapped.
+std::vector<uint8_t> find_asyncio_debug(pid_t pid);
+
 // The version and layout of the interpreter: _Py_DebugOffsets (3.13+),
 // else Py_Version (3.11+), else the file name, then the built-in table.
 Result<InterpreterLayout> interpreter_layout(const MemoryReader& memory,

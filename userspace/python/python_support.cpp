@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "python/thread_states.hpp"
@@ -27,14 +28,46 @@ Result<int> map_fd(bpf_object* obj, const char* name) {
 }  // namespace
 
 PythonSupport::PythonSupport(pid_t pid, InterpreterImage image, InterpreterLayout layout,
-                             int config_fd, int threads_fd)
+                             int config_fd, int threads_fd, LibraryPaths libraries)
     : pid_(pid),
       image_(std::move(image)),
       layout_(layout),
       config_fd_(config_fd),
       threads_fd_(threads_fd),
       memory_(pid),
-      code_(memory_, layout_, image_.code_type) {}
+      code_(memory_, layout_, image_.code_type),
+      libraries_(std::move(libraries)),
+      tasks_(memory_, layout_, code_) {}
+
+Status PythonSupport::write_config() {
+  uint32_t key = static_cast<uint32_t>(pid_);
+  if (bpf_map_update_elem(config_fd_, &key, &layout_.walker, BPF_ANY) != 0)
+    return Error::failed("configure the Python frame walker", std::strerror(errno),
+                         "more Python processes than lp_py_config holds");
+  return ok_status();
+}
+
+void PythonSupport::learn_handle_run(uint64_t code, const CodeInfo& info) {
+  if (layout_.walker.handle_run_code != 0 || layout_.walker.frame_self == kNoOffset) return;
+  const std::string& f = info.filename;
+  const std::string suffix = "asyncio/events.py";
+  if (info.name != "_run" && info.name != "Handle._run") return;
+  if (f.size() < suffix.size() || f.compare(f.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return;
+  layout_.walker.handle_run_code = code;
+  (void)write_config();
+}
+
+void PythonSupport::find_asyncio_table() {
+  if (layout_.version.minor < 14 || layout_.asyncio.available()) return;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_asyncio_try_ < std::chrono::seconds(1)) return;
+  last_asyncio_try_ = now;
+  auto raw = find_asyncio_debug(pid_);
+  if (raw.empty() || !parse_asyncio_debug(raw, layout_)) return;
+  tasks_.set_layout(layout_);
+  (void)write_config();
+}
 
 Result<std::unique_ptr<PythonSupport>> PythonSupport::attach(pid_t pid, bpf_object* obj) {
   auto found = find_interpreter(pid);
@@ -51,15 +84,16 @@ Result<std::unique_ptr<PythonSupport>> PythonSupport::attach(pid_t pid, bpf_obje
   auto threads_fd = map_fd(obj, "lp_py_threads");
   if (!threads_fd) return threads_fd.error();
 
-  std::unique_ptr<PythonSupport> support(
-      new PythonSupport(pid, image, layout.value(), config_fd.value(), threads_fd.value()));
+  std::error_code ec;
+  std::string exe = std::filesystem::read_symlink(fmt::format("/proc/{}/exe", pid), ec).string();
+  LibraryPaths libraries({image.path, exe}, layout.value().version);
+  std::unique_ptr<PythonSupport> support(new PythonSupport(
+      pid, image, layout.value(), config_fd.value(), threads_fd.value(), std::move(libraries)));
   auto status = support->refresh_threads();
   if (!status) return status.error();
-
-  uint32_t key = static_cast<uint32_t>(pid);
-  if (bpf_map_update_elem(config_fd.value(), &key, &support->layout_.walker, BPF_ANY) != 0)
-    return Error::failed("configure the Python frame walker", std::strerror(errno),
-                         "more Python processes than lp_py_config holds");
+  support->find_asyncio_table();
+  status = support->write_config();
+  if (!status) return status.error();
   return support;
 }
 
@@ -118,6 +152,8 @@ PythonStack PythonSupport::resolve(const lp_py_stack& py) {
   }
   if (py.flags & LP_PY_READ_FAULT) stats_.read_faults++;
   if (py.flags & LP_PY_TRUNCATED) stats_.truncated++;
+  if (py.flags & LP_PY_NO_BASE) stats_.incomplete++;
+  find_asyncio_table();
   const uint32_t depth = std::min<uint32_t>(py.depth, LP_PY_MAX_DEPTH);
   if (depth == 0) return out;
   stats_.captures++;
@@ -136,6 +172,7 @@ PythonStack PythonSupport::resolve(const lp_py_stack& py) {
       stats_.unreadable_frames++;
       continue;
     }
+    learn_handle_run(f.code, *info);
     if (start_run || (py.entry_mask >> i) & 1 || out.runs.empty()) out.runs.emplace_back();
     start_run = false;
     stats_.frames++;
@@ -145,10 +182,38 @@ PythonStack PythonSupport::resolve(const lp_py_stack& py) {
     frame.file = info->filename;
     frame.line = static_cast<uint32_t>(std::max(0, code_.line_of(*info, f.code, f.instr)));
     frame.address = f.code;
+    frame.module = libraries_.library_module(info->filename);
     out.runs.back().push_back(std::move(frame));
   }
-  out.truncated = (py.flags & LP_PY_TRUNCATED) != 0;
+  // A 3.15 chain that does not end at the thread's base frame is missing its
+  // root side: say so like a depth cut.
+  out.truncated = (py.flags & (LP_PY_TRUNCATED | LP_PY_NO_BASE)) != 0;
   return out;
+}
+
+namespace {
+// The coroutine (or callback) function run under asyncio's Handle._run.
+std::string function_under_handle_run(const Frames& frames) {
+  size_t after = frames.size();
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const Frame& f = frames[i];
+    if (f.kind == FrameKind::python && (f.name == "_run" || f.name == "Handle._run") &&
+        f.file.size() >= 9 && f.file.compare(f.file.size() - 9, 9, "events.py") == 0)
+      after = i + 1;
+  }
+  for (size_t i = after; i < frames.size(); ++i)
+    if (frames[i].kind == FrameKind::python) return frames[i].name;
+  return {};
+}
+}  // namespace
+
+std::optional<TaskInfo> PythonSupport::task(const lp_py_stack& py, const Frames& frames) {
+  if (!py.task.task && !py.task.callback) return std::nullopt;
+  auto info = tasks_.resolve(py.task);
+  if (!info) return std::nullopt;
+  if (info->coroutine.empty()) info->coroutine = function_under_handle_run(frames);
+  stats_.tasks++;
+  return info;
 }
 
 Frames PythonSupport::merge(const Frames& native_root_first, const lp_py_stack& py) {

@@ -14,9 +14,11 @@
 #include "bpf/abi.hpp"
 #include "core/error.hpp"
 #include "model/frame.hpp"
+#include "python/asyncio_tasks.hpp"
 #include "python/code_objects.hpp"
 #include "python/interpreter.hpp"
 #include "python/layout.hpp"
+#include "python/library_paths.hpp"
 #include "python/memory.hpp"
 #include "python/merge.hpp"
 
@@ -32,6 +34,8 @@ struct PythonStats {
   uint64_t read_faults = 0;        // walks the BPF side cut on a memory fault
   uint64_t truncated = 0;          // walks cut at LP_PY_MAX_DEPTH
   uint64_t thread_refreshes = 0;
+  uint64_t incomplete = 0;  // 3.15+: walks that did not reach the thread's base frame
+  uint64_t tasks = 0;       // captures named with their asyncio Task
 };
 
 class PythonSupport {
@@ -60,14 +64,26 @@ class PythonSupport {
   // frames of the capture: what the collector should output.
   Frames merge(const Frames& native_root_first, const lp_py_stack& py);
 
+  // The asyncio Task a capture ran in (nullopt: none, or not readable).
+  // `frames`: the capture's merged frames, which name the coroutine before 3.14.
+  std::optional<TaskInfo> task(const lp_py_stack& py, const Frames& frames);
+
   // Re-reads the interpreter's thread list into lp_py_threads.
   Status refresh_threads();
+
+  const InterpreterLayout& layout() const { return layout_; }
+  const LibraryPaths& libraries() const { return libraries_; }
 
   const PythonStats& stats() const { return stats_; }
 
  private:
   PythonSupport(pid_t pid, InterpreterImage image, InterpreterLayout layout, int config_fd,
-                int threads_fd);
+                int threads_fd, LibraryPaths libraries);
+  // Tells the BPF walker (once) where asyncio's Handle._run code lives.
+  void learn_handle_run(uint64_t code, const CodeInfo& info);
+  // 3.14+: reads the _AsyncioDebug table once the _asyncio module is mapped.
+  void find_asyncio_table();
+  Status write_config();
 
   // This process's keys in lp_py_threads.
   std::vector<lp_py_thread_key> thread_keys() const;
@@ -79,6 +95,9 @@ class PythonSupport {
   int threads_fd_;
   ProcessMemory memory_;
   CodeObjects code_;
+  LibraryPaths libraries_;
+  AsyncioTasks tasks_;
+  std::chrono::steady_clock::time_point last_asyncio_try_{};
   PythonStats stats_;
   std::chrono::steady_clock::time_point last_refresh_{};
 };
