@@ -25,6 +25,26 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target_tgid = 0;
 
+/* A lower bound of how long a thread that is not on a CPU has been off it:
+ * the task clock of the run queue it last ran on, now, minus that clock when
+ * it last ran (se.exec_start). Both readings come from the same run queue
+ * (reached through the entity's cfs_rq: per-CPU symbols such as `runqueues`
+ * are not in every kernel's kallsyms): task clocks of different CPUs drift
+ * apart by their own steal and IRQ time, which is what made a reading from
+ * the iterating CPU's clock overstate. The task clock leaves out steal and IRQ
+ * time and an idle CPU's clock lags, so the result can only be short; it is
+ * capped at the thread's age. 0 when unknown. */
+static __u64 off_cpu_lower_bound(struct task_struct* task, __u64 now_ns) {
+  __u64 exec_start = BPF_CORE_READ(task, se.exec_start);
+  __u64 clock_task, age;
+
+  if (!bpf_core_field_exists(((struct cfs_rq*)0)->rq) || !exec_start) return 0;
+  clock_task = BPF_CORE_READ(task, se.cfs_rq, rq, clock_task);
+  if (clock_task <= exec_start) return 0;
+  age = now_ns > task->start_time ? now_ns - task->start_time : 0;
+  return clock_task - exec_start < age ? clock_task - exec_start : age;
+}
+
 /* One record being built (too large for the BPF stack); one iteration at a
  * time per object. */
 struct {
@@ -50,10 +70,7 @@ int snapshot_tasks(struct bpf_iter__task* ctx) {
   s->state = task->__state;
   s->on_cpu = task->on_cpu;
   s->ts_ns = bpf_ktime_get_ns();
-  /* Not filled: se.exec_start against its run queue's clock_task overstated
-   * the time off CPU on this kernel (a sleeper of 4 s read as 119 s), and a
-   * bound that can overstate is no bound. Userspace counts from attach. */
-  s->off_cpu_ns = 0;
+  s->off_cpu_ns = s->on_cpu ? 0 : off_cpu_lower_bound(task, s->ts_ns);
   bpf_probe_read_kernel_str(s->comm, sizeof(s->comm), task->comm);
   regs = (struct pt_regs*)bpf_task_pt_regs(task);
   s->syscall_nr = -1;

@@ -16,7 +16,7 @@ struct lp_task_snapshot {
   __u32 pad;
   __s64 syscall_nr; /* orig_ax of the saved registers (-1: none) */
   __u64 args[6];    /* the syscall's arguments (di si dx r10 r8 r9) */
-  __u64 off_cpu_ns; /* a lower bound of the time off CPU (0: unknown, always for now) */
+  __u64 off_cpu_ns; /* a lower bound of the time off CPU (0: unknown or on CPU) */
   __u64 ts_ns;      /* bpf_ktime_get_ns() at the snapshot */
   char comm[16];
   /* Stacks, as a capture of the profiler: kernel stack, Python frames, user

@@ -114,6 +114,11 @@ static __always_inline void lp_user_snapshot_task(struct task_struct* task,
       task, out->regs.sp,
       lp_snap_max_bytes < LP_SNAP_STACK_BYTES ? lp_snap_max_bytes : LP_SNAP_STACK_BYTES);
   out->stack_bytes = lp_copy_user_stack(task, out->stack, out->regs.sp, want, &flags);
+  /* Same page as sp in all but 1 of 32 cases; a failed read just leaves the
+   * flag off (the unwinder then treats the red zone as unreadable). */
+  if (out->stack_bytes && !LP_SNAP_READ(task, out->red_zone, LP_SNAP_RED_ZONE_BYTES,
+                                        (const void*)(out->regs.sp - LP_SNAP_RED_ZONE_BYTES)))
+    flags |= LP_SNAP_RED_ZONE;
   out->flags = flags;
 }
 

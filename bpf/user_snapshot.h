@@ -19,11 +19,17 @@
 
 #define LP_SNAP_STACK_BYTES 16384
 #define LP_SNAP_CHUNK_BYTES 4096 /* one page: the copy granularity */
+/* The System V x86_64 red zone: 128 bytes below sp that a function may use
+ * without moving sp (signal handlers skip it). Unwind rules can point there:
+ * OpenSSL's SHA-512 AVX2 loop keeps its caller's stack pointer at [rsp - 8]
+ * (CFA = DW_OP_breg7 -8; deref; +8). */
+#define LP_SNAP_RED_ZONE_BYTES 128
 
 enum lp_snap_flags {
   LP_SNAP_REGS = 1,      /* `regs` hold the thread's user registers */
   LP_SNAP_TRUNCATED = 2, /* the copy stopped before the requested size (unmapped page) */
   LP_SNAP_DISABLED = 4,  /* snapshots turned off by configuration */
+  LP_SNAP_RED_ZONE = 8,  /* `red_zone` holds the bytes below regs.sp */
 };
 
 /* The thread's user registers, in DWARF register number order for x86_64
@@ -38,6 +44,7 @@ struct lp_user_snapshot {
   __u32 stack_bytes; /* bytes of `stack` copied from regs.sp upwards; 0 = none */
   __u32 flags;       /* enum lp_snap_flags */
   struct lp_user_regs regs;
+  __u8 red_zone[LP_SNAP_RED_ZONE_BYTES]; /* [regs.sp - 128, regs.sp), with LP_SNAP_RED_ZONE */
   __u8 stack[LP_SNAP_STACK_BYTES];
 };
 

@@ -275,12 +275,13 @@ TEST_F(AgentTest, WatchesLoopsStartedBeforeAndAfterItIntoPrometheus) {
       value_of(samples, "loopprof_stall_seconds_total", {{"pid", late_pid}, {"cause", "lock"}}),
       0.25);
 
-  // Labels: comm, service (the script or binary), thread, runtime.
+  // Labels: comm, service (the script or binary), thread (as the program
+  // names it), runtime.
   const std::map<std::string, std::string> early_labels = {
       {"pid", early_pid},
       {"comm", read_comm(early.pid(), early.pid())},
       {"service", "stall_app.py"},
-      {"thread", read_comm(early.pid(), early.pid())}};
+      {"thread", "MainThread"}};  // as Python's threading names it
   EXPECT_GT(value_of(samples, "loopprof_loop_iterations_total", early_labels), 0) << text;
   bool early_runtime = false, native_runtime = false;
   for (const Sample& s : samples) {

@@ -41,13 +41,19 @@ pid_t number_after(const std::string& text, const std::string& word) {
 struct AttachRun {
   std::vector<nlohmann::json> stalls;   // "stall" events of the loop thread
   double ongoing_after_attach_ms = -1;  // "attached" to the first ONGOING stdout line
+  Clock::time_point started, exited;    // loopprof's start and exit
   std::string diagnostics;
 };
+
+double ms_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
 
 // Attaches to an already stuck target for `duration` seconds.
 AttachRun attach_to(Process& target, pid_t loop_tid, const std::string& duration = "1.5") {
   TempDir dir;
   AttachRun run;
+  run.started = Clock::now();
   Process loopprof = run_loopprof(target.pid(), {"-t", std::to_string(kThresholdMs), "-d", duration,
                                                  "--events", dir.file("events.jsonl")});
   auto attached = Clock::now();
@@ -56,6 +62,7 @@ AttachRun attach_to(Process& target, pid_t loop_tid, const std::string& duration
     run.ongoing_after_attach_ms =
         std::chrono::duration<double, std::milli>(ongoing->received - attached).count();
   loopprof.wait_exit(milliseconds(20000));
+  run.exited = Clock::now();
   run.diagnostics = loopprof.describe() + "\n" + target.describe();
   for (const auto& event : read_jsonl(dir.file("events.jsonl")))
     if (event.value("event", "") == "stall" && event.value("tid", 0) == loop_tid)
@@ -80,8 +87,9 @@ void check_python_case(const std::string& python, const PyCase& c) {
   auto loop = app.wait_for_line(Stream::kStdout, "loop main", milliseconds(20000));
   ASSERT_TRUE(loop) << app.describe();
   pid_t tid = number_after(loop->text, "loop main");
-  ASSERT_TRUE(app.wait_for_line(Stream::kStdout, "stuck", milliseconds(20000))) << app.describe();
-  std::this_thread::sleep_for(milliseconds(300));  // well inside its blocking call
+  auto stuck = app.wait_for_line(Stream::kStdout, "stuck", milliseconds(20000));
+  ASSERT_TRUE(stuck) << app.describe();
+  std::this_thread::sleep_for(milliseconds(1000));  // well inside its blocking call
 
   AttachRun run = attach_to(app, tid);
   ASSERT_FALSE(run.stalls.empty()) << run.diagnostics;
@@ -99,6 +107,14 @@ void check_python_case(const std::string& python, const PyCase& c) {
   const nlohmann::json& last = run.stalls.back();
   EXPECT_TRUE(last["at_exit"].get<bool>()) << last.dump();
   EXPECT_TRUE(last["began_before_attach"].get<bool>()) << last.dump();
+  // A thread blocked in a syscall has been stuck at least as long as the
+  // kernel says it has been off CPU: the stall counts from there, not from
+  // attach (the -d 1.5 s run plus the second the test waited), and never
+  // from before the fixture said it was stuck.
+  double duration = last["duration_ms"].get<double>();
+  EXPECT_LE(duration, ms_between(stuck->received, run.exited) + 100) << last.dump();
+  if (c.cause != "on_cpu")
+    EXPECT_GE(duration, ms_between(stuck->received, run.started) + 1500 - 50) << last.dump();
 }
 
 std::vector<std::string> pythons_to_test() {
@@ -223,12 +239,16 @@ TEST(Dump, ThreadsInEveryStateWithoutStopping) {
   ASSERT_TRUE(listen && app.wait_for_line(Stream::kStdout, "ready", milliseconds(20000)))
       << app.describe();
   std::string port = std::to_string(number_after(listen->text, "listen"));
-  std::this_thread::sleep_for(milliseconds(300));
+  auto sleeper_line = app.wait_for_line(Stream::kStdout, "thread sleeper", milliseconds(1000));
+  ASSERT_TRUE(sleeper_line) << app.describe();
+  std::this_thread::sleep_for(milliseconds(1000));
 
+  auto dump_started = Clock::now();
   Process dump = start_loopprof({"dump", "-p", std::to_string(app.pid()), "--json"});
   ASSERT_EQ(dump.wait_exit(milliseconds(20000)), 0) << dump.describe();
+  auto dump_exited = Clock::now();
   nlohmann::json d = nlohmann::json::parse(dump.text(Stream::kStdout));
-  EXPECT_EQ(d["threads"].size(), 5u) << d.dump();
+  EXPECT_EQ(d["threads"].size(), 6u) << d.dump();
   EXPECT_LT(d["snapshot_ms"].get<double>(), 100.0) << d.dump();
 
   const nlohmann::json* sleeper = thread_named(d, "sleeper");
@@ -236,6 +256,17 @@ TEST(Dump, ThreadsInEveryStateWithoutStopping) {
   EXPECT_EQ((*sleeper)["state"], "blocked");
   EXPECT_EQ((*sleeper)["syscall"], "clock_nanosleep");
   EXPECT_TRUE(frames_have(*sleeper, "sleeper (")) << sleeper->dump();
+  // How long it has slept, as the kernel's scheduler clock says: at least
+  // since it said it would sleep, at most since then until the dump ended.
+  double slept = (*sleeper)["in_state_ms"].get<double>();
+  EXPECT_GE(slept, ms_between(sleeper_line->received, dump_started) - 50) << sleeper->dump();
+  EXPECT_LE(slept, ms_between(sleeper_line->received, dump_exited) + 100) << sleeper->dump();
+
+  // Named as the program names it (threading), its OS name beside it.
+  const nlohmann::json* worker = thread_named(d, "billing-sync-worker");
+  ASSERT_TRUE(worker) << d.dump();
+  EXPECT_EQ((*worker)["state"], "blocked") << worker->dump();
+  EXPECT_NE((*worker)["comm"], "billing-sync-worker") << worker->dump();
 
   const nlohmann::json* reader = thread_named(d, "reader");
   ASSERT_TRUE(reader) << d.dump();

@@ -222,13 +222,34 @@ stat -c 'type %n %F' /dev/null /dev/full /dev/stdout
   EXPECT_NE(out.find("type /dev/stdout symbolic link"), std::string::npos) << out;
 }
 
+// True once process `pid` holds a descriptor of a file in `dir` (an output it
+// is writing, named or not); false if it exits first or after `timeout`.
+bool wait_for_open_file_in(pid_t pid, const fs::path& dir, milliseconds timeout) {
+  const std::string prefix = dir.string() + "/";
+  for (auto end = Clock::now() + timeout; Clock::now() < end;) {
+    std::error_code ec;
+    for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+      std::error_code link_ec;
+      if (fs::read_symlink(fd.path(), link_ec).string().rfind(prefix, 0) == 0) return true;
+    }
+    if (ec) return false;  // exited
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  return false;
+}
+
 // Stopped (SIGINT) or killed (SIGKILL) at any moment of its start-up, loopprof
 // leaves no temporary file: regular outputs are unnamed until they are renamed.
+// The delays count from the moment it has its output files open (on a loaded
+// machine, start-up alone can outlast them).
 TEST_F(OutputDestinations, StoppingAtStartLeavesNoTemporaryFiles) {
   for (int signal : {SIGINT, SIGKILL}) {
     for (int delay_ms : {0, 15, 30, 45, 60, 75, 100, 150}) {
       Process loopprof = start_loopprof(
           {"-p", spid(), "-o", dir_.file("s.folded"), "--events", dir_.file("e.jsonl")});
+      ASSERT_TRUE(wait_for_open_file_in(loopprof.pid(), dir_.path(), milliseconds(10000)))
+          << "loopprof never opened its outputs\n"
+          << loopprof.describe();
       std::this_thread::sleep_for(milliseconds(delay_ms));
       loopprof.signal(signal);
       ASSERT_TRUE(loopprof.wait_exit(milliseconds(15000))) << loopprof.describe();

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -95,6 +96,18 @@ TEST(ThreadChurn, MemoryTablesAndTimesFollowTheLiveThreads) {
   EXPECT_GE(summary.at("loops_not_shown").get<size_t>(), static_cast<size_t>(churned) / 2);
   EXPECT_GE(summary.at("threads_exited").get<size_t>(), static_cast<size_t>(churned) * 999 / 1000);
   for (const auto& [map, lost] : summary.at("map_full").items()) EXPECT_EQ(lost, 0) << map;
+  // The text report says so too, in a few dozen lines rather than one per thread.
+  const std::string report = loopprof.text(Stream::kStdout);
+  EXPECT_NE(report.find(fmt::format("... {} more loop threads not shown",
+                                    summary.at("loops_not_shown").get<size_t>())),
+            std::string::npos)
+      << report.substr(0, 4000);
+  EXPECT_NE(report.find("threads not shown; " +
+                        std::to_string(summary.at("threads_exited").get<size_t>()) +
+                        " threads exited while traced"),
+            std::string::npos)
+      << report.substr(0, 4000);
+  EXPECT_LT(std::count(report.begin(), report.end(), '\n'), 200) << report.substr(0, 4000);
 
   // Times add up: no thread gets more than the session's wall time, the churn
   // threads together no more than their lifetimes (a reused TID inheriting a

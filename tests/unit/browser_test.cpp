@@ -67,6 +67,38 @@ TEST_F(BrowserTest, ReportRendersNamesTheCulpritAndShowsAClickedStallsStack) {
   EXPECT_NE(std::find(own.begin(), own.end(), "take_lock (app.py:88)"), own.end());
   EXPECT_EQ(std::find(own.begin(), own.end(), "crunch (math_utils.py:7)"), own.end())
       << "another stall's frame in this stall's flame graph";
+  // Hovering its bar tells its duration and cause.
+  std::string bar_tip = result.at("timelineTooltip");
+  EXPECT_NE(bar_tip.find("300.0 ms stall of loop-main (tid 11)"), std::string::npos) << bar_tip;
+  EXPECT_NE(bar_tip.find("cause: lock"), std::string::npos) << bar_tip;
+}
+
+TEST_F(BrowserTest, ReportFlameGraphZoomsColoursBySearchesAndExplains) {
+  auto stalls = sample_stalls();
+  fs::path page = write("report.html", encode_html(stalls, sample_summary(stalls)));
+  auto loaded = testing::load_page(testing::file_url(page) + "#selftest", dir_);
+  json result = testing::selftest_result(loaded.dom);
+  ASSERT_FALSE(result.is_null()) << loaded.log;
+  EXPECT_TRUE(result.at("errors").empty()) << result.at("errors").dump();
+  // 470 ms of stacks: 420 under _start (280 lock, 140 on CPU), 50 in nap.
+  std::string tip = result.at("flameTooltip");
+  EXPECT_NE(tip.find("_start"), std::string::npos) << tip;
+  EXPECT_NE(tip.find("420.0 ms of stall time, 89.4%"), std::string::npos) << tip;
+  EXPECT_NE(tip.find("lock 67%, on-CPU 33%"), std::string::npos) << tip;
+  // A click zooms to it: nap's frame is no longer drawn; reset goes back.
+  EXPECT_EQ(result.at("zoomedTo"), "_start");
+  auto zoomed = result.at("zoomedLabels").get<std::vector<std::string>>();
+  EXPECT_NE(std::find(zoomed.begin(), zoomed.end(), "take_lock (app.py:88)"), zoomed.end());
+  EXPECT_EQ(std::find(zoomed.begin(), zoomed.end(), "nap (sleepy.py:3)"), zoomed.end());
+  EXPECT_EQ(result.at("zoomAfterReset"), 0);
+  // Coloured by cause, _start is the lock colour.
+  EXPECT_EQ(result.at("firstFrameColor"), "#6c5b7b");
+  EXPECT_EQ(result.at("searchResult"), "matches: 59.6% of stall time");
+  // The summary's second worst stall opens on a click.
+  EXPECT_EQ(result.at("worstRows"), 2);
+  EXPECT_NE(result.at("secondWorstWhy").get<std::string>().find("on-cpu 120.0 ms"),
+            std::string::npos)
+      << result.at("secondWorstWhy");
 }
 
 // The share of a CPU this process gets now: CPU time over wall time of a busy loop.
@@ -118,34 +150,44 @@ TEST_F(BrowserTest, ReportOfTenThousandStallsRendersInUnderASecond) {
   auto stalls = many_stalls();
   std::string html = encode_html(stalls, sample_summary(stalls));
   fs::path page = write("big.html", html);
+  // LOOPPROF_KEEP_REPORT=FILE keeps a copy, to profile the page by hand.
+  if (const char* keep = std::getenv("LOOPPROF_KEEP_REPORT"))
+    fs::copy_file(page, keep, fs::copy_options::overwrite_existing);
   auto loaded = testing::load_page(testing::file_url(page) + "#selftest", dir_);
   json result = testing::selftest_result(loaded.dom);
   ASSERT_FALSE(result.is_null()) << loaded.log;
   EXPECT_TRUE(result.at("errors").empty()) << result.at("errors").dump();
   EXPECT_EQ(result.at("stalls"), 10000);
   EXPECT_GE(result.at("stacks").get<int>(), 49000);
+  // renderMs: the page's script, from its first line to everything drawn;
+  // sinceNavigation: from the navigation on (reading and parsing the file too).
   double render_ms = result.at("renderMs");
+  double page_ms = result.at("phases").at("sinceNavigation");
   // On a shared machine the page gets a fraction of a CPU: the time it
   // would take with a CPU of its own is the wall time over that share.
   double share = cpu_share();
   std::printf(
-      "report of 10000 stalls, %d stacks: %.1f MB, rendered in %.0f ms wall with %.0f%% of a CPU "
-      "(%.0f ms with a CPU of its own); phases %s\n",
-      result.at("stacks").get<int>(), html.size() / 1e6, render_ms, share * 100, render_ms * share,
-      result.at("phases").dump().c_str());
+      "report of 10000 stalls, %d stacks: %.1f MB, rendered in %.0f ms wall (%.0f ms since the "
+      "navigation) with %.0f%% of a CPU (%.0f ms with a CPU of its own); phases %s\n",
+      result.at("stacks").get<int>(), html.size() / 1e6, render_ms, page_ms, share * 100,
+      render_ms * share, result.at("phases").dump().c_str());
   RecordProperty("render_ms", static_cast<int>(render_ms));
+  RecordProperty("page_ms", static_cast<int>(page_ms));
   RecordProperty("html_bytes", static_cast<int>(html.size()));
   // The time is only comparable on a machine this test has (nearly) to
   // itself: the CPU share above is this process's, not the browser's, and
-  // on a loaded machine the two differ widely (here 8% to 34%).
-  // The goal is under a second; measured 1.28 s on a quiet CI machine (the
-  // flame tree takes ~850 ms of it), so this guards against regressions at
-  // 2 s until the tree is built faster (issue 12).
-  if (share >= 0.9)
-    EXPECT_LT(render_ms, 2000);
-  else
+  // on a loaded machine the two differ widely (here 8% to 51%).
+  // The goal is under a second. The flame tree comes merged from loopprof:
+  // the script takes ~170 ms of CPU and the whole page ~350 ms (Chromium's
+  // trace, 2026-12-03), against 695 ms and ~930 ms with the tree built in
+  // the page (then 1.28 s wall on a quiet machine).
+  if (share >= 0.9) {
+    EXPECT_LT(render_ms, 1000);
+    EXPECT_LT(page_ms, 1000);
+  } else {
     std::printf("render time not asserted: this machine is shared (%.0f%% of a CPU)\n",
                 share * 100);
+  }
 }
 
 TEST_F(BrowserTest, SpeedscopeLoadsOurFileWithItsOwnImporter) {

@@ -220,4 +220,64 @@ TEST(DwarfUnwinder, RefreshesForALibraryLoadedLater) {
   EXPECT_EQ(std::vector<uint64_t>(out.pcs.begin() + 1, out.pcs.end()), direct.pcs);
 }
 
+// A function whose unwind rule reads its CFA from the red zone, as OpenSSL's
+// SHA-512 AVX2 loop does: CFA = [rsp - 8] + 8 (DW_CFA_def_cfa_expression:
+// DW_OP_breg7 -8; DW_OP_deref; DW_OP_plus_uconst 8). Never executed.
+asm(R"(
+  .text
+  .globl lp_red_zone_cfa_fn
+  .type lp_red_zone_cfa_fn, @function
+lp_red_zone_cfa_fn:
+  .cfi_startproc
+  nop
+  .cfi_escape 0x0f, 0x05, 0x77, 0x78, 0x06, 0x23, 0x08
+  nop
+  nop
+  ret
+  .cfi_endproc
+  .size lp_red_zone_cfa_fn, . - lp_red_zone_cfa_fn
+)");
+extern "C" void lp_red_zone_cfa_fn();
+
+// The state inside lp_red_zone_cfa_fn after it moved its stack pointer 256
+// bytes down and kept the address of its return address slot at [rsp - 8],
+// called from where the snapshot `inner` was taken.
+std::unique_ptr<lp_user_snapshot> inside_red_zone_fn(const lp_user_snapshot& inner,
+                                                     bool red_zone_copied) {
+  auto snap = std::make_unique<lp_user_snapshot>(inner);
+  const uint64_t slot = inner.regs.sp - 8;  // the return address
+  const uint64_t sp = slot - 256;
+  snap->regs.ip = reinterpret_cast<uint64_t>(&lp_red_zone_cfa_fn) + 1;
+  snap->regs.sp = sp;
+  std::memset(snap->stack, 0, LP_SNAP_STACK_BYTES);
+  std::memcpy(snap->stack + (slot - sp), &inner.regs.ip, 8);
+  std::memcpy(snap->stack + (inner.regs.sp - sp), inner.stack, LP_SNAP_STACK_BYTES - 264);
+  snap->stack_bytes = std::min<uint32_t>(inner.stack_bytes + 264, LP_SNAP_STACK_BYTES);
+  const uint64_t cfa_minus_8 = slot;  // [rsp - 8] + 8 = slot + 8 = CFA
+  std::memset(snap->red_zone, 0, sizeof(snap->red_zone));
+  std::memcpy(snap->red_zone + LP_SNAP_RED_ZONE_BYTES - 8, &cfa_minus_8, 8);
+  snap->flags = LP_SNAP_REGS | (red_zone_copied ? LP_SNAP_RED_ZONE : 0);
+  return snap;
+}
+
+TEST(DwarfUnwinder, ReadsTheCfaFromTheRedZone) {
+  auto unwinder = self_unwinder();
+  ASSERT_TRUE(unwinder);
+  auto inner = snapshot_in_chain();
+  const UserUnwind direct = unwinder->unwind(*inner, gettid());
+  ASSERT_GE(direct.pcs.size(), 4u);
+
+  const UserUnwind out = unwinder->unwind(*inside_red_zone_fn(*inner, true), gettid());
+  ASSERT_GE(out.pcs.size(), 2u) << out.error;
+  EXPECT_EQ(out.pcs[1], inner->regs.ip);
+  EXPECT_EQ(std::vector<uint64_t>(out.pcs.begin() + 1, out.pcs.end()), direct.pcs)
+      << fmt::format("{}", fmt::join(names(out.pcs), ";"));
+
+  // Without the red zone the rule cannot be evaluated: the frame is lost.
+  const UserUnwind blind = unwinder->unwind(*inside_red_zone_fn(*inner, false), gettid());
+  EXPECT_NE(std::vector<uint64_t>(blind.pcs.begin() + std::min<size_t>(1, blind.pcs.size()),
+                                  blind.pcs.end()),
+            direct.pcs);
+}
+
 }  // namespace

@@ -37,6 +37,21 @@ TEST_F(PerfMapTrust, SymlinkIsNotFollowed) {
   EXPECT_EQ(direct.size(), 1u);
 }
 
+// The attack of issue 8: the target's user (nobody here) plants
+// /tmp/perf-PID.map as a symlink to a root-only file. Root owns that file,
+// so an owner check made after following the link would pass.
+TEST_F(PerfMapTrust, TargetUsersSymlinkToARootOnlyFileIsNotRead) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to chown";
+  constexpr uid_t kNobody = 65534;
+  ASSERT_EQ(chmod(file("secret").c_str(), 0600), 0);
+  fs::create_symlink(dir_ / "secret", dir_ / "perf-4242.map");
+  ASSERT_EQ(lchown(file("perf-4242.map").c_str(), kNobody, kNobody), 0);
+  PerfMap map(file("perf-4242.map"), kNobody);
+  map.update();
+  EXPECT_EQ(map.size(), 0u);
+  EXPECT_FALSE(map.lookup(0x1004));
+}
+
 TEST_F(PerfMapTrust, FifoIsSkippedWithoutBlocking) {
   ASSERT_EQ(mkfifo(file("perf.map").c_str(), 0600), 0);
   PerfMap map(file("perf.map"));

@@ -97,5 +97,18 @@ TEST_F(PprofProfileTest, BuildIdsGoToTheirMappings) {
   EXPECT_NE(raw.find("0123456789abcdef"), std::string::npos) << raw;
 }
 
+TEST_F(PprofProfileTest, MainBinaryComesFirstAndPythonNamesStayWhole) {
+  // The first stall seen has only kernel and Python frames; its Python
+  // frame is a module's top level ("<module>").
+  std::vector<Stall> stalls = sample_stalls();
+  stalls[2].stacks[0].frames.insert(stalls[2].stacks[0].frames.begin(),
+                                    testing::py("<module>", "sleepy.py", 1));
+  std::rotate(stalls.begin(), stalls.begin() + 2, stalls.end());
+  std::string top = pprof("-top -sample_index=stall_time", write(encode_pprof(stalls, {})));
+  EXPECT_NE(top.find("File: python3.11"), std::string::npos) << top;
+  EXPECT_NE(top.find(" <module>\n"), std::string::npos) << top;
+  EXPECT_EQ(top.find("<unknown>"), std::string::npos) << top;
+}
+
 }  // namespace
 }  // namespace loopprof

@@ -79,6 +79,45 @@ TEST(V8FrameReader, NamesRecordedNode20FramesWithFunctionScriptAndLine) {
   EXPECT_EQ(reader.stats().typed_frames, 3u);
 }
 
+// Official Node 22 (V8 12.4: Tagged<T> field spellings, BytecodeArray in
+// trusted space) and Node 24 (V8 13.6: ScopeInfo with its position info
+// before the locals) binaries, recorded by tests/tools/v8_frames_recorder on
+// the same fixture: the same chain, exact lines.
+struct Recorded {
+  const char* file;
+  std::vector<std::string> want;
+};
+
+class V8RecordedMajors : public ::testing::TestWithParam<Recorded> {};
+
+TEST_P(V8RecordedMajors, NamesFramesWithFunctionScriptAndLine) {
+  const auto rec = recording(GetParam().file);
+  const auto& sample = rec["samples"][0];
+  ReplayMemory heap(sample["heap"]), stack(sample["stack"]);
+  V8FrameReader reader(layout_of(rec), heap);
+  std::vector<std::string> labels;
+  for (const auto& expected : sample["frames"]) {
+    auto frame = reader.read(fp_of(expected), stack);
+    ASSERT_TRUE(frame.has_value()) << expected.dump();
+    labels.push_back(frame->function + ":" + std::to_string(frame->line));
+  }
+  EXPECT_EQ(labels, GetParam().want);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Majors, V8RecordedMajors,
+    ::testing::Values(Recorded{"node22-pbkdf2.json",
+                               {"ApiCallbackExitFrame:0", "pbkdf2Sync:74", "hashPassword:11",
+                                "run:30", "(anonymous):42", "listOnTimeout:578",
+                                "processTimers:514", "InternalFrame:0", "EntryFrame:0"}},
+                      Recorded{"node24-pbkdf2.json",
+                               {"ApiCallbackExitFrame:0", "pbkdf2Sync:79", "hashPassword:11",
+                                "run:30", "(anonymous):42", "listOnTimeout:677",
+                                "processTimers:611", "InternalFrame:0", "EntryFrame:0"}}),
+    [](const auto& info) {
+      return std::string(info.param.file).substr(0, std::string(info.param.file).find('-'));
+    });
+
 // A collected or moved SharedFunctionInfo (its map no longer says so) gives no
 // frame rather than a wrong name.
 TEST(V8FrameReader, ObjectFailingItsTypeCheckGivesNoFrame) {

@@ -31,19 +31,20 @@ lp_pid=$!
 for _ in $(seq 100); do grep -q attached "$out/loopprof.err" && break; sleep 0.1; done
 grep -q attached "$out/loopprof.err" || { cat "$out/loopprof.err" >&2; exit 1; }
 
-rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# VmRSS, and its anonymous (heap) and file-backed (mapped ELF/DWARF) parts, in kB.
+rss() { awk '/^(VmRSS|RssAnon|RssFile):/ {printf "%s ", $2}' "/proc/$1/status" 2>/dev/null || echo "0 0 0"; }
 echo "soak: loopprof PID $lp_pid watching PID $target_pid for $seconds s; RSS every $interval s"
-echo "| t (s) | loopprof RSS (kB) | loopprof CPU (s) | target threads started |"
-echo "|---:|---:|---:|---:|"
+echo "| t (s) | loopprof RSS (kB) | anon (kB) | file (kB) | loopprof CPU (s) | target threads started |"
+echo "|---:|---:|---:|---:|---:|---:|"
 start=$(date +%s)
 : >"$out/rss.tsv"
 while :; do
   now=$(( $(date +%s) - start ))
-  r=$(rss "$lp_pid")
+  read -r r anon file <<<"$(rss "$lp_pid")"
   cpu=$(awk '{printf "%.1f", ($14 + $15) / 100}' "/proc/$lp_pid/stat")
   started=$(awk '/^threads/ {n = $2} END {print n + 0}' "$out/target.log")
-  echo "| $now | $r | $cpu | ${started:-0} |"
-  echo "$now $r" >>"$out/rss.tsv"
+  echo "| $now | $r | $anon | $file | $cpu | ${started:-0} |"
+  echo "$now $r $anon" >>"$out/rss.tsv"
   [ "$now" -ge "$seconds" ] && break
   sleep "$interval"
 done
@@ -54,13 +55,14 @@ lp_pid=
 # Least-squares slope of RSS over the second half of the run (the first half
 # holds warm-up: symbol tables, unwinder, caches).
 awk -v half=$(( seconds / 2 )) '
-  { t[NR] = $1; r[NR] = $2 }
+  { t[NR] = $1; r[NR] = $2; a[NR] = $3 }
   END {
-    n = 0; sx = sy = sxx = sxy = 0
-    for (i = 1; i <= NR; i++) if (t[i] >= half) { n++; sx += t[i]; sy += r[i]; sxx += t[i]*t[i]; sxy += t[i]*r[i] }
+    n = 0; sx = sy = sxx = sxy = say = saxy = 0
+    for (i = 1; i <= NR; i++) if (t[i] >= half) { n++; sx += t[i]; sy += r[i]; sxx += t[i]*t[i]; sxy += t[i]*r[i]; say += a[i]; saxy += t[i]*a[i] }
     slope = n > 1 ? (n*sxy - sx*sy) / (n*sxx - sx*sx) : 0
+    aslope = n > 1 ? (n*saxy - sx*say) / (n*sxx - sx*sx) : 0
     min = max = r[1]; for (i = 1; i <= NR; i++) { if (r[i] < min) min = r[i]; if (r[i] > max) max = r[i] }
-    printf "soak: RSS first %d kB, last %d kB, min %d, max %d; slope over the second half %.1f kB/min\n", r[1], r[NR], min, max, slope * 60
+    printf "soak: RSS first %d kB, last %d kB, min %d, max %d; slope over the second half %.1f kB/min (anonymous part %.1f kB/min; anon first %d, last %d kB)\n", r[1], r[NR], min, max, slope * 60, aslope * 60, a[1], a[NR]
   }' "$out/rss.tsv"
 python3 - "$out/events.jsonl" <<'PY'
 import json, sys

@@ -53,6 +53,10 @@ Result<std::unique_ptr<WatchedProcess>> WatchedProcess::open(pid_t pid, ProcessC
   } else {
     process->python_warning_ = python.error().message;
   }
+  WatchedProcess& w = *process;  // heap-allocated: its address is stable
+  w.target_.set_thread_namer([&w] {
+    return w.python_ ? w.python_->thread_names() : std::unordered_map<pid_t, std::string>{};
+  });
   process->metrics_.set_runtime(process->python_ ? process->python_->runtime_label()
                                                  : read_native_runtime_label(pid));
 

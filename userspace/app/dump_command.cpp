@@ -71,10 +71,15 @@ nlohmann::json to_json(const LiveProcess& p, const std::string& command, const s
   for (const LiveThread& t : p.threads) {
     nlohmann::json frames = nlohmann::json::array();
     for (const Frame& f : t.frames) frames.push_back(frame_label(f));
-    nlohmann::json j{{"tid", t.tid},       {"thread", t.name},
-                     {"state", t.state},   {"in_state_ms", ms(t.in_state_ns)},
-                     {"loop", t.loop},     {"in_loop_wait", t.in_loop_wait},
-                     {"python", t.python}, {"frames", frames}};
+    nlohmann::json j{{"tid", t.tid},
+                     {"thread", t.name},
+                     {"comm", t.comm},
+                     {"state", t.state},
+                     {"in_state_ms", ms(t.in_state_ns)},
+                     {"loop", t.loop},
+                     {"in_loop_wait", t.in_loop_wait},
+                     {"python", t.python},
+                     {"frames", frames}};
     if (t.state == "blocked") {
       j["syscall"] = t.syscall_nr >= 0 ? nlohmann::json(t.syscall) : nlohmann::json(nullptr);
       j["waiting_on"] = t.waiting_on(p.threads);

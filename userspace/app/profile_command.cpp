@@ -156,6 +156,9 @@ int run_profile(const ProfileOptions& options) {
   if (auto watched = session->watch(options.pid); !watched) return fail(watched.error());
 
   std::unique_ptr<python::PythonSupport> python = attach_python(options.pid, session->object());
+  target->set_thread_namer([&python] {
+    return python ? python->thread_names() : std::unordered_map<pid_t, std::string>{};
+  });
   auto kernel_symbols = open_kernel_symbols();
   auto process_symbols = ProcessSymbolizer::create(options.pid);
   std::unique_ptr<DwarfUnwinder> unwinder = create_unwinder(options.pid);

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -45,6 +46,7 @@ class CauseTracker {
   void finish(Stall& stall, const CauseTimes& cause);
   void ongoing(Stall& stall, const CauseTimes& cause) const;
   void forget(pid_t tid) { threads_.erase(tid); }
+  size_t threads_tracked() const { return threads_.size(); }
 
  private:
   struct PendingWake {

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -39,6 +40,7 @@ class StallAssembler {
   Stall ongoing(pid_t tid, const StallTimes& times_so_far, uint64_t now_ns) const;
   // The thread is gone.
   void forget(pid_t tid) { threads_.erase(tid); }
+  size_t threads_tracked() const { return threads_.size(); }
 
  private:
   struct OpenOffCpu {

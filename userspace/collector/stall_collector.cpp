@@ -82,6 +82,7 @@ void StallCollector::subscribe_tables() {
   lifecycle_.subscribe([this](pid_t tid) {
     assembler_.forget(tid);
     causes_.forget(tid);
+    notes_.forget(tid);
     callbacks_.forget(tid);
     off_cpu_step_.erase(tid);
     reported_ongoing_.erase(reported_ongoing_.lower_bound({tid, 0}),
@@ -92,7 +93,8 @@ void StallCollector::subscribe_tables() {
 }
 
 size_t StallCollector::thread_entries() const {
-  return lifecycle_.tracked() + off_cpu_step_.size() + reported_ongoing_.size() +
+  return lifecycle_.tracked() + assembler_.threads_tracked() + causes_.threads_tracked() +
+         notes_.threads_tracked() + off_cpu_step_.size() + reported_ongoing_.size() +
          callbacks_.threads_tracked() + summary_.live_rows() + target_.names_kept();
 }
 

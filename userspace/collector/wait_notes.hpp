@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -38,6 +39,7 @@ class WaitNotes {
   // Fills began_before_attach, waited_on and deadlock.
   void apply(Stall& stall);
   void forget(pid_t tid) { periods_.erase(tid); }
+  size_t threads_tracked() const { return periods_.size(); }
 
  private:
   struct Period {

@@ -69,6 +69,12 @@ struct Field {
   uint32_t V8Layout::*member;
 };
 
+// Fields V8 renamed (class__field__ prefixes), older name first; values
+// checked equal on Node 22 and 24.
+const std::pair<std::string_view, std::string_view> kRenamedFields[] = {
+    {"class_SharedFunctionInfo__script_or_debug_info__", "class_SharedFunctionInfo__script__"},
+};
+
 }  // namespace
 
 Result<V8DebugSymbols> read_v8_debug_symbols(const std::string& elf_path) {
@@ -90,9 +96,30 @@ Result<V8DebugSymbols> read_v8_debug_symbols(const std::string& elf_path) {
 }
 
 Result<V8Layout> v8_layout_from_symbols(const V8DebugSymbols& s) {
-  auto get = [&](const std::string& name) -> std::optional<int64_t> {
+  auto exact = [&](const std::string& name) -> std::optional<int64_t> {
     if (auto it = s.find(name); it != s.end()) return it->second;
     return std::nullopt;
+  };
+  // A class field is found by class and field name whatever its type is
+  // spelled as: V8 12+ writes Tagged<T> ("name__Tagged_Object_" for
+  // "name__Object", Node 24 "name__Tagged_NameOrScopeInfoT_"). Spellings that
+  // disagree on the value count as absent.
+  auto field_any_type = [&](const std::string& prefix) -> std::optional<int64_t> {
+    std::optional<int64_t> found;
+    for (auto it = s.lower_bound(prefix); it != s.end() && it->first.starts_with(prefix); ++it) {
+      if (found && *found != it->second) return std::nullopt;
+      found = it->second;
+    }
+    return found;
+  };
+  auto get = [&](const std::string& name) -> std::optional<int64_t> {
+    if (auto v = exact(name)) return v;
+    const auto type_at = name.rfind("__");
+    if (name.rfind("class_", 0) != 0 || type_at == std::string::npos) return std::nullopt;
+    std::string prefix = name.substr(0, type_at + 2);
+    for (const auto& [older, newer] : kRenamedFields)
+      if (prefix == older) prefix = newer;
+    return field_any_type(prefix);
   };
   V8Layout l;
   // The values without which no frame can be read.
@@ -180,6 +207,22 @@ Result<V8Layout> v8_layout_from_symbols(const V8DebugSymbols& s) {
     if (auto v = get(f.symbol)) l.*f.member = static_cast<uint32_t>(*v);
   if (auto v = get("class_ExternalString__resource__Object"))
     l.external_resource_data = static_cast<uint32_t>(*v) + 8;
+
+  // ScopeInfo slots by index after the map: V8 13 (Node 24) moved the
+  // position info in front of the context local names (first_vars 3 -> 5).
+  if (auto v = get("scopeinfo_idx_ncontextlocals"))
+    l.scope_info_context_local_count = static_cast<uint32_t>((*v + 1) * l.tagged_size);
+  if (auto v = get("scopeinfo_idx_first_vars"))
+    l.scope_info_first_local = static_cast<uint32_t>((*v + 1) * l.tagged_size);
+
+  // V8 12 (Node 22) moved BytecodeArray to trusted space: a wrapper field
+  // is published, the source position table (not published) is the next
+  // tagged field, and the table is a TrustedByteArray.
+  if (auto wrapper = get("class_BytecodeArray__wrapper__BytecodeWrapper")) {
+    l.bytecode_array_source_positions = static_cast<uint32_t>(*wrapper) + l.tagged_size;
+    if (auto t = get("type_TrustedByteArray__TRUSTED_BYTE_ARRAY_TYPE"))
+      l.type_byte_array = static_cast<uint32_t>(*t);
+  }
 
   // UncompiledData subtypes: the lowest and highest published.
   for (const auto& [name, value] : s) {

@@ -1,15 +1,22 @@
 // The self-contained HTML report: the page template (output/html/report.html,
 // compiled in) with the run's data inlined as JSON. The page draws a flame
 // graph, a timeline per loop thread and the summary itself, with no network.
+// The flame graph's tree is merged and ordered here (FlameTree) and travels
+// as typed arrays (html/packed_array.hpp); a stack is a node of that tree,
+// so each stall's stacks are node ids: the page has nothing to merge, sort
+// or hash, and opens 10,000 stalls over 50,000 stacks well under a second.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
+#include <unordered_set>
 
+#include "output/flame_tree.hpp"
 #include "output/format_writers.hpp"
 #include "output/html/html_template.hpp"
+#include "output/html/packed_array.hpp"
 
 namespace loopprof {
 
@@ -52,57 +59,113 @@ std::string frame_detail(const Frame& f) {
   return where;
 }
 
-// Frames and stacks are stored once and referred to by index.
+// Frames are stored once and referred to by index; stacks are nodes of one
+// flame tree (a stack is the path from the root to its node).
 class StackTables {
  public:
-  size_t frame(const Frame& f) {
+  uint32_t frame(const Frame& f) {
     std::string label = frame_label(f);
     std::string detail = frame_detail(f);
     std::string key = label + '\x1f' + detail;
-    auto [it, inserted] = frame_ids_.try_emplace(key, frames_.size());
+    auto [it, inserted] = frame_ids_.try_emplace(key, static_cast<uint32_t>(frames_.size()));
     if (inserted) frames_.push_back(json::array({label, kind_code(f.kind), detail}));
     return it->second;
   }
-  size_t stack(const Frames& frames) {
-    std::vector<size_t> ids;
-    ids.reserve(frames.size());
-    for (const Frame& f : frames) ids.push_back(frame(f));
-    auto [it, inserted] = stack_ids_.try_emplace(ids, stacks_.size());
-    if (inserted) stacks_.push_back(ids);
-    return it->second;
+  // The stack's node in the tree (a preorder id once finish() ran).
+  uint32_t stack(const Frames& frames, uint64_t weight) {
+    ids_.clear();
+    for (const Frame& f : frames) ids_.push_back(frame(f));
+    uint32_t node = tree_.add(ids_, weight);
+    distinct_.insert(node);
+    return node;
   }
+  void finish() { tree_.finish(); }
+  const FlameTree& tree() const { return tree_; }
+  size_t distinct_stacks() const { return distinct_.size(); }
   json take_frames() { return std::move(frames_); }
-  json take_stacks() { return std::move(stacks_); }
 
  private:
-  std::unordered_map<std::string, size_t> frame_ids_;
-  std::map<std::vector<size_t>, size_t> stack_ids_;
+  std::unordered_map<std::string, uint32_t> frame_ids_;
   json frames_ = json::array();
-  json stacks_ = json::array();
+  std::vector<uint32_t> ids_;
+  FlameTree tree_;
+  std::unordered_set<uint32_t> distinct_;
 };
+
+// The tree for the page: depth and frame per node in preorder (the root's
+// frame is a 0 placeholder).
+json tree_object(const FlameTree& tree) {
+  std::vector<uint64_t> depth, frame;
+  depth.reserve(tree.size());
+  frame.reserve(tree.size());
+  for (size_t i = 0; i < tree.size(); ++i) {
+    depth.push_back(tree.depth(i));
+    frame.push_back(tree.frame(i));
+  }
+  uint64_t max_depth = depth.empty() ? 0 : *std::max_element(depth.begin(), depth.end());
+  return {{"max_depth", max_depth}, {"depth", packed_array(depth)}, {"frame", packed_array(frame)}};
+}
+
+// A stall's stacks: (node, weight in us, cause) each.
+struct StallStacks {
+  std::vector<uint32_t> nodes;
+  std::vector<uint64_t> weights;
+  std::vector<uint8_t> causes;
+};
+
+// All stalls' stacks for the page: their number per stall, then (node,
+// weight, cause) of each, stall after stall; and the same merged per (node,
+// cause) and ordered by node ("self": the whole run's flame graph).
+json stacks_object(const std::vector<StallStacks>& stalls, const FlameTree& tree) {
+  std::vector<uint64_t> count, node, weight, cause;
+  std::map<std::pair<uint32_t, uint8_t>, uint64_t> self;
+  for (const StallStacks& s : stalls) {
+    count.push_back(s.nodes.size());
+    for (size_t k = 0; k < s.nodes.size(); ++k) {
+      uint32_t id = tree.preorder_id(s.nodes[k]);
+      node.push_back(id);
+      weight.push_back(s.weights[k]);
+      cause.push_back(s.causes[k]);
+      self[{id, s.causes[k]}] += s.weights[k];
+    }
+  }
+  std::vector<uint64_t> self_node, self_weight, self_cause;
+  for (const auto& [key, w] : self) {
+    self_node.push_back(key.first);
+    self_cause.push_back(key.second);
+    self_weight.push_back(w);
+  }
+  return {{"count", packed_array(count)},          {"node", packed_array(node)},
+          {"weight", packed_array(weight)},        {"cause", packed_array(cause)},
+          {"self_node", packed_array(self_node)},  {"self_weight", packed_array(self_weight)},
+          {"self_cause", packed_array(self_cause)}};
+}
 
 json breakdown_array(const Breakdown& b) {
   return json::array({ms(b.on_cpu_ns), ms(b.runqueue_ns), ms(b.lock_ns), ms(b.gil_ns),
                       ms(b.sleep_ns), ms(b.io_ns), ms(b.other_ns)});
 }
 
-json stall_object(const Stall& stall, uint64_t origin_ns, StackTables& tables) {
-  json stacks = json::array();
+StallStacks stall_stacks(const Stall& stall, StackTables& tables) {
+  StallStacks out;
   for (const WeightedStack& stack : stall.stacks) {
     if (stack.weight_us == 0) continue;
-    stacks.push_back(json::array(
-        {tables.stack(stack.frames), stack.weight_us, cause_index(stack_cause(stall, stack))}));
+    out.nodes.push_back(tables.stack(stack.frames, stack.weight_us));
+    out.weights.push_back(stack.weight_us);
+    out.causes.push_back(static_cast<uint8_t>(cause_index(stack_cause(stall, stack))));
   }
+  return out;
+}
+
+json stall_object(const Stall& stall, uint64_t origin_ns) {
   json out = {{"tid", stall.tid},
               {"thread", stall.thread},
               {"t", ms(stall.start_ns - std::min(origin_ns, stall.start_ns))},
               {"d", ms(stall.duration_ns)},
-              {"cpu", ms(stall.on_cpu_ns)},
               {"c", cause_index(main_cause(stall.breakdown))},
               {"culprit", stall_culprit(stall)},
               {"why", why_text(stall)},
-              {"b", breakdown_array(stall.breakdown)},
-              {"s", std::move(stacks)}};
+              {"b", breakdown_array(stall.breakdown)}};
   if (!stall.wakers.empty()) out["waker"] = waker_text(stall.wakers.front());
   if (stall.at_exit) out["at_exit"] = true;
   if (stall.thread_exited) out["exited"] = true;
@@ -169,8 +232,12 @@ std::string encode_html(std::span<const Stall> stalls, const Summary& summary) {
   uint64_t origin = UINT64_MAX;
   for (const Stall& stall : stalls) origin = std::min(origin, stall.start_ns);
   StackTables tables;
+  std::vector<StallStacks> stacks;
+  stacks.reserve(stalls.size());
+  for (const Stall& stall : stalls) stacks.push_back(stall_stacks(stall, tables));
+  tables.finish();
   json stall_list = json::array();
-  for (const Stall& stall : stalls) stall_list.push_back(stall_object(stall, origin, tables));
+  for (const Stall& stall : stalls) stall_list.push_back(stall_object(stall, origin));
   uint64_t blocked = 0;
   for (const Stall& stall : stalls) blocked += stall.duration_ns;
   json data = {{"facts",
@@ -186,7 +253,9 @@ std::string encode_html(std::span<const Stall> stalls, const Summary& summary) {
                {"stalls", std::move(stall_list)},
                {"summary", summary_object(summary, stalls)},
                {"frames", tables.take_frames()},
-               {"stacks", tables.take_stacks()}};
+               {"distinct_stacks", tables.distinct_stacks()},
+               {"tree", tree_object(tables.tree())},
+               {"stacks", stacks_object(stacks, tables.tree())}};
   std::string text = data.dump(-1, ' ', false, json::error_handler_t::replace);
   // Inside <script>: "</" could end the element; "\/" is the same JSON.
   std::string safe;

@@ -48,6 +48,25 @@ std::string function_name(const Frame& frame) {
   return frame_label(frame);
 }
 
+// Mappings in the order written: pprof names the first one the profile's
+// main binary ("File:"), so the first that is neither a shared library nor
+// a pseudo-file such as [kernel] or [vdso] goes first; the others keep their
+// order of first use.
+std::vector<size_t> mapping_order(const std::vector<std::string>& paths) {
+  std::vector<size_t> order(paths.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto library = [](const std::string& path) {
+    std::string_view name = std::string_view(path).substr(path.rfind('/') + 1);
+    return name.find(".so") != std::string_view::npos;
+  };
+  for (size_t i = 0; i < paths.size(); ++i)
+    if (!paths[i].empty() && paths[i][0] != '[' && !library(paths[i])) {
+      std::rotate(order.begin(), order.begin() + i, order.begin() + i + 1);
+      break;
+    }
+  return order;
+}
+
 Frame synthetic_frame(const char* name) {
   return Frame{.kind = FrameKind::truncated, .name = name};
 }
@@ -83,7 +102,10 @@ struct PprofBuilder::Tables {
     pb::Function& f = functions.emplace_back();
     f.set_id(id);
     f.set_name(str(name));
-    f.set_system_name(str(name));
+    // A Python name is no linker symbol: without a system name, pprof takes
+    // it as it is (else "<module>" or "<lambda>" look like C++ template
+    // arguments to its demangler, which strips them to nothing).
+    if (frame.kind != FrameKind::python) f.set_system_name(str(name));
     f.set_filename(str(frame.file));
     function_ids.emplace(std::move(key), id);
     return id;
@@ -218,7 +240,7 @@ std::string PprofBuilder::encode(const PprofMetadata& metadata) const {
     label(tid)->set_num(std::get<4>(key));
     label(pid)->set_num(std::get<5>(key));
   }
-  for (size_t i = 0; i < tables.mapping_paths.size(); ++i) {
+  for (size_t i : mapping_order(tables.mapping_paths)) {
     const std::string& path = tables.mapping_paths[i];
     pb::Mapping* mapping = profile.add_mapping();
     mapping->set_id(i + 1);

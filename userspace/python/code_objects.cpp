@@ -3,33 +3,14 @@
 #include <cstring>
 
 #include "python/line_table.hpp"
+#include "python/objects.hpp"
 
 namespace loopprof::python {
 
 namespace {
-constexpr uint64_t kMaxStringChars = 4096;
 constexpr uint64_t kMaxLineTableBytes = 1 << 20;
 constexpr size_t kMaxCacheEntries = 1 << 16;
 
-void append_utf8(std::string& out, uint32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xc0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3f));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xe0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (c & 0x3f));
-  } else if (c < 0x110000) {
-    out += static_cast<char>(0xf0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (c & 0x3f));
-  } else {
-    out += '?';
-  }
-}
 }  // namespace
 
 CodeObjects::CodeObjects(const MemoryReader& memory, const InterpreterLayout& layout,
@@ -62,32 +43,7 @@ std::optional<CodeObjects::Header> CodeObjects::header(uint64_t code) const {
 
 // A compact str object (every identifier and file name is one).
 std::optional<std::string> CodeObjects::string(uint64_t unicode) const {
-  auto length = memory_.value<int64_t>(unicode + layout_.unicode_length);
-  auto state = memory_.value<uint32_t>(unicode + layout_.unicode_state);
-  if (!length || !state || *length < 0 || static_cast<uint64_t>(*length) > kMaxStringChars)
-    return std::nullopt;
-  unsigned kind = (*state >> 2) & 7;
-  bool compact = (*state >> 5) & 1;
-  bool ascii = (*state >> 6) & 1;
-  if (!compact || (kind != 1 && kind != 2 && kind != 4)) return std::nullopt;
-  uint64_t data = unicode + (ascii ? layout_.unicode_ascii_data : layout_.unicode_compact_data);
-  auto raw = memory_.bytes(data, static_cast<size_t>(*length) * kind);
-  if (!raw) return std::nullopt;
-  // Names and file names hold no control characters; an ASCII string no
-  // byte >= 0x80: anything else is memory that is not (or no longer) a str.
-  if (ascii) {
-    for (uint8_t b : *raw)
-      if (b < 0x20 || b >= 0x7f) return std::nullopt;
-    return std::string(raw->begin(), raw->end());
-  }
-  std::string out;
-  for (size_t i = 0; i < raw->size(); i += kind) {
-    uint32_t c = 0;
-    for (unsigned b = 0; b < kind; b++) c |= static_cast<uint32_t>((*raw)[i + b]) << (8 * b);
-    if (c < 0x20 || (c >= 0xd800 && c < 0xe000)) return std::nullopt;
-    append_utf8(out, c);
-  }
-  return out;
+  return read_str(memory_, layout_, unicode);
 }
 
 std::optional<CodeInfo> CodeObjects::read(uint64_t code, const Header& h) const {

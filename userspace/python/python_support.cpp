@@ -10,6 +10,7 @@
 #include <set>
 
 #include "python/thread_states.hpp"
+#include "python/threading_names.hpp"
 
 namespace loopprof::python {
 
@@ -121,6 +122,10 @@ std::string PythonSupport::description() const {
 
 std::string PythonSupport::runtime_label() const {
   return fmt::format("cpython-{}.{}", layout_.version.major, layout_.version.minor);
+}
+
+std::unordered_map<pid_t, std::string> PythonSupport::thread_names() const {
+  return threading_names(memory_, layout_, image_.runtime);
 }
 
 Status PythonSupport::refresh_threads() {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "bpf/abi.hpp"
@@ -63,6 +64,10 @@ class PythonSupport {
   // Native frames (root first) with the eval frames replaced by the Python
   // frames of the capture: what the collector should output.
   Frames merge(const Frames& native_root_first, const lp_py_stack& py);
+
+  // TID -> the name the program gave the thread (Python `threading`), for
+  // the threads that have one; read now from the target's memory.
+  std::unordered_map<pid_t, std::string> thread_names() const;
 
   // The asyncio Task a capture ran in (nullopt: none, or not readable).
   // `frames`: the capture's merged frames, which name the coroutine before 3.14.

@@ -216,7 +216,8 @@ Result<std::unique_ptr<ThreadInspector>> ThreadInspector::open(pid_t pid, Kernel
 LiveThread ThreadInspector::describe(lp_task_snapshot& s) {
   LiveThread t;
   t.tid = static_cast<pid_t>(s.tid);
-  t.name = std::string(s.comm, strnlen(s.comm, sizeof(s.comm)));
+  t.comm = std::string(s.comm, strnlen(s.comm, sizeof(s.comm)));
+  t.name = t.comm;
   frame_pointer_walk(s.cap);
   t.capture = s.cap;
   t.frames = resolver_->resolve(s.cap);
@@ -295,6 +296,11 @@ Result<LiveProcess> ThreadInspector::inspect() {
   if (python_) (void)python_->refresh_threads();
   fds_.refresh();
   for (lp_task_snapshot& s : snapshots.value()) process.threads.push_back(describe(s));
+  if (python_) {
+    auto names = python_->thread_names();
+    for (LiveThread& t : process.threads)
+      if (auto it = names.find(t.tid); it != names.end()) t.name = it->second;
+  }
 
   std::set<pid_t> tids;
   for (const LiveThread& t : process.threads) tids.insert(t.tid);

@@ -24,7 +24,8 @@ namespace loopprof {
 
 struct LiveThread {
   pid_t tid = 0;
-  std::string name;                    // OS thread name (comm)
+  std::string name;                    // as the program names it (Python threading), else comm
+  std::string comm;                    // OS thread name
   std::string state;                   // "running", "runnable", "blocked", "stopped"
   long syscall_nr = -1;                // blocked: the syscall it is in (-1: none)
   std::string syscall;                 // its name

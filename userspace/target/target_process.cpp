@@ -152,11 +152,22 @@ void TargetProcess::note_exec() {
   image_changed();
   command_ = read_first_line("/proc/" + std::to_string(pid_) + "/comm");
   thread_names_.clear();  // comm changes with the program
+  program_names_.clear();
 }
 
 const std::string& TargetProcess::thread_name(pid_t tid) {
   auto it = thread_names_.find(tid);
   if (it != thread_names_.end() && !it->second.empty()) return it->second;
+  if (namer_) {
+    constexpr std::chrono::milliseconds kNamerInterval{250};
+    auto now = std::chrono::steady_clock::now();
+    if (!program_names_.count(tid) && now - named_at_ >= kNamerInterval) {
+      program_names_ = namer_();
+      named_at_ = now;
+    }
+    if (auto named = program_names_.find(tid); named != program_names_.end())
+      return thread_names_[tid] = named->second;
+  }
   std::string name =
       read_first_line("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(tid) + "/comm");
   if (name.empty()) name = "?";

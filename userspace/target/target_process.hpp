@@ -4,7 +4,9 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -35,9 +37,14 @@ class TargetProcess {
   size_t thread_count() const;
   // TIDs in /proc/PID/task now.
   std::unordered_set<pid_t> thread_ids() const;
-  // Thread name (comm), remembered until forget_thread (a stall record of an
-  // exiting thread comes before its exit).
+  // Thread name, remembered until forget_thread (a stall record of an
+  // exiting thread comes before its exit): the program's own name for it
+  // when a namer gives one (Python threading names), else its comm.
   const std::string& thread_name(pid_t tid);
+  // TID -> name as the program names its threads; asked at most every
+  // kNamerInterval, when a thread's name is first needed.
+  using ThreadNamer = std::function<std::unordered_map<pid_t, std::string>()>;
+  void set_thread_namer(ThreadNamer namer) { namer_ = std::move(namer); }
   void forget_thread(pid_t tid) { thread_names_.erase(tid); }
   size_t names_kept() const { return thread_names_.size(); }
   // The process executed a new program: re-reads its name and image.
@@ -56,6 +63,9 @@ class TargetProcess {
   std::string command_;
   UniqueFd exit_fd_;
   std::unordered_map<pid_t, std::string> thread_names_;
+  ThreadNamer namer_;
+  std::unordered_map<pid_t, std::string> program_names_;  // the namer's last answer
+  std::chrono::steady_clock::time_point named_at_{};
   std::pair<uint64_t, uint64_t> image_{};  // (device, inode) of /proc/PID/exe
 };
 

@@ -40,6 +40,9 @@ Result<std::unique_ptr<WatchedProcess>> WatchedProcess::attach(pid_t pid,
     w.python_ = std::move(python).value();
   else
     warn(python.error(), "stacks will show native frames only");
+  w.target_.set_thread_namer([&w] {  // w is heap-allocated: its address is stable
+    return w.python_ ? w.python_->thread_names() : std::unordered_map<pid_t, std::string>{};
+  });
   w.process_symbols_ = ProcessSymbolizer::create(pid);
   if (auto unwinder = DwarfUnwinder::create(pid); unwinder)
     w.unwinder_ = std::move(unwinder).value();

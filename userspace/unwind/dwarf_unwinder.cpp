@@ -17,8 +17,9 @@
 #include <utility>
 
 #include "symbols/proc_maps.hpp"
-#include "unwind/vdso_image.hpp"
 #include "target/proc_path.hpp"
+#include "unwind/snapshot_bytes.hpp"
+#include "unwind/vdso_image.hpp"
 
 namespace loopprof {
 
@@ -92,7 +93,13 @@ struct DwarfUnwinder::State {
   };
   std::vector<FrameRegs> frames;
   std::optional<FrameRegs> restart;  // start the next run here instead of the snapshot's registers
-  std::unordered_map<uint64_t, bool> after_call;  // return address -> a call precedes it
+  // Return address -> the call instruction before it: whether there is one,
+  // and its target when the call is direct (call rel32), else 0.
+  struct CallSite {
+    bool call = false;
+    uint64_t target = 0;
+  };
+  std::unordered_map<uint64_t, CallSite> after_call;
 
   State() = default;
   State(const State&) = delete;
@@ -125,16 +132,16 @@ bool get_thread(Dwfl*, pid_t tid, void* arg, void** thread_arg) {
 // Memory is the copied stack only: anything else fails the unwind there.
 bool memory_read(Dwfl*, Dwarf_Addr address, Dwarf_Word* result, void* arg) {
   State& s = *static_cast<State*>(arg);
-  const uint64_t sp = s.snapshot->regs.sp;
-  const uint64_t bytes = std::min<uint64_t>(s.snapshot->stack_bytes, LP_SNAP_STACK_BYTES);
-  if (address < sp || address - sp + sizeof(Dwarf_Word) > bytes) {
+  const lp_user_snapshot& snap = *s.snapshot;
+  if (!read_snapshot(snap, address, result, sizeof(Dwarf_Word))) {
     // Far from the copy: a wrong unwind rule, not a stack deeper than the copy.
-    if (address < sp || address - sp > bytes + kBeyondCopy) s.bad_read = true;
+    if (address < snapshot_low(snap) || address > snapshot_high(snap) + kBeyondCopy)
+      s.bad_read = true;
     s.read_outside = true;
     return false;
   }
-  std::memcpy(result, s.snapshot->stack + (address - sp), sizeof(Dwarf_Word));
-  s.stack_used = std::max<uint64_t>(s.stack_used, address - sp + sizeof(Dwarf_Word));
+  if (address >= snap.regs.sp)
+    s.stack_used = std::max<uint64_t>(s.stack_used, address - snap.regs.sp + sizeof(Dwarf_Word));
   return true;
 }
 
@@ -228,10 +235,14 @@ Status report_modules(State& s) {
 }
 
 // Does a call instruction end right before `ret`? Reads the target's code
-// (cached per address); `unknown` when it cannot be read.
-CallCheck follows_call(State& s, uint64_t ret) {
-  if (auto it = s.after_call.find(ret); it != s.after_call.end())
-    return it->second ? CallCheck::yes : CallCheck::no;
+// (cached per address); `unknown` when it cannot be read. `target` receives
+// the callee of a direct call (call rel32), else 0.
+CallCheck follows_call(State& s, uint64_t ret, uint64_t* target = nullptr) {
+  if (target) *target = 0;
+  if (auto it = s.after_call.find(ret); it != s.after_call.end()) {
+    if (target) *target = it->second.target;
+    return it->second.call ? CallCheck::yes : CallCheck::no;
+  }
   uint8_t c[7];
   struct iovec local = {c, sizeof(c)},
                remote = {reinterpret_cast<void*>(ret - sizeof(c)), sizeof(c)};
@@ -240,19 +251,50 @@ CallCheck follows_call(State& s, uint64_t ret) {
   auto modrm_call = [](uint8_t modrm, int mod) {  // ff /2 with this mod
     return ((modrm >> 3) & 7) == 2 && (modrm >> 6) == mod;
   };
-  const bool call =
-      c[2] == 0xe8 ||                                                                 // call rel32
-      (c[5] == 0xff && modrm_call(c[6], 3)) ||                                        // call *%reg
-      (c[5] == 0xff && modrm_call(c[6], 0) && (c[6] & 7) != 4 && (c[6] & 7) != 5) ||  // *(%reg)
-      (c[4] == 0xff && modrm_call(c[5], 0) && (c[5] & 7) == 4) ||                     // *(sib)
-      (c[4] == 0xff && modrm_call(c[5], 1) && (c[5] & 7) != 4) ||  // *disp8(%reg)
-      (c[3] == 0xff && modrm_call(c[4], 1) && (c[4] & 7) == 4) ||  // *disp8(sib)
-      (c[1] == 0xff && c[2] == 0x15) ||                            // *disp32(%rip)
-      (c[1] == 0xff && modrm_call(c[2], 2) && (c[2] & 7) != 4) ||  // *disp32(%reg)
-      (c[0] == 0xff && modrm_call(c[1], 2) && (c[1] & 7) == 4);    // *disp32(sib)
+  State::CallSite site;
+  if (c[2] == 0xe8) {  // call rel32
+    int32_t rel;
+    std::memcpy(&rel, c + 3, sizeof(rel));
+    site = {true, ret + static_cast<int64_t>(rel)};
+  } else {
+    site.call =
+        (c[5] == 0xff && modrm_call(c[6], 3)) ||                                        // *%reg
+        (c[5] == 0xff && modrm_call(c[6], 0) && (c[6] & 7) != 4 && (c[6] & 7) != 5) ||  // *(%reg)
+        (c[4] == 0xff && modrm_call(c[5], 0) && (c[5] & 7) == 4) ||                     // *(sib)
+        (c[4] == 0xff && modrm_call(c[5], 1) && (c[5] & 7) != 4) ||  // *disp8(%reg)
+        (c[3] == 0xff && modrm_call(c[4], 1) && (c[4] & 7) == 4) ||  // *disp8(sib)
+        (c[1] == 0xff && c[2] == 0x15) ||                            // *disp32(%rip)
+        (c[1] == 0xff && modrm_call(c[2], 2) && (c[2] & 7) != 4) ||  // *disp32(%reg)
+        (c[0] == 0xff && modrm_call(c[1], 2) && (c[1] & 7) == 4);    // *disp32(sib)
+  }
   if (s.after_call.size() > (1u << 16)) s.after_call.clear();
-  s.after_call.emplace(ret, call);
-  return call ? CallCheck::yes : CallCheck::no;
+  s.after_call.emplace(ret, site);
+  if (target) *target = site.target;
+  return site.call ? CallCheck::yes : CallCheck::no;
+}
+
+// The [start, end) of the ELF symbol (function) holding `address`, when a
+// sized symbol covers it.
+std::optional<std::pair<uint64_t, uint64_t>> function_at(State& s, uint64_t address) {
+  Dwfl_Module* module = dwfl_addrmodule(s.dwfl, address);
+  if (!module) return std::nullopt;
+  GElf_Off offset = 0;
+  GElf_Sym sym;
+  if (!dwfl_module_addrinfo(module, address, &offset, &sym, nullptr, nullptr, nullptr))
+    return std::nullopt;
+  if (sym.st_size == 0 || offset >= sym.st_size) return std::nullopt;
+  return std::pair<uint64_t, uint64_t>{address - offset, address - offset + sym.st_size};
+}
+
+// A direct call into some other known function cannot be the call that
+// entered the function at `pc`: its return address is a stale slot of a call
+// that has returned (e.g. malloc's, left in the alignment gap of OpenSSL's
+// SHA-512 frame). Indirect calls and calls to unnamed code are not refuted.
+bool call_refuted(State& s, uint64_t target, uint64_t pc) {
+  if (target == 0) return false;
+  const auto callee = function_at(s, target);
+  const auto here = function_at(s, pc);
+  return callee && here && *callee != *here;
 }
 
 // Callee-saved registers that `frame`'s unwind rules store at CFA+N, read
@@ -266,8 +308,6 @@ void restore_saved_registers(State& s, const State::FrameRegs& frame, uint64_t c
   Dwarf_CFI* cfi = dwfl_module_eh_cfi(module, &bias);
   Dwarf_Frame* rules = nullptr;
   if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &rules) != 0 || !rules) return;
-  const uint64_t base = snapshot.regs.sp;
-  const uint64_t bytes = std::min<uint64_t>(snapshot.stack_bytes, LP_SNAP_STACK_BYTES);
   for (unsigned reg : kCalleeSaved) {
     if (reg == kStackPointerRegister) continue;
     Dwarf_Op ops_mem[3];
@@ -282,8 +322,7 @@ void restore_saved_registers(State& s, const State::FrameRegs& frame, uint64_t c
     uint64_t address = cfa;
     if (nops >= 2 && ops[1].atom == DW_OP_plus_uconst) address += ops[1].number;
     if (nops > 2 || (nops == 2 && ops[1].atom != DW_OP_plus_uconst)) continue;
-    if (address < base || address + 8 > base + bytes) continue;
-    std::memcpy(&out.regs[reg], snapshot.stack + (address - base), 8);
+    if (!read_snapshot(snapshot, address, &out.regs[reg], 8)) continue;
     out.known |= 1u << reg;
   }
   free(rules);
@@ -418,7 +457,9 @@ bool DwarfUnwinder::recover(UserUnwind& out, const lp_user_snapshot& snapshot, p
   for (; slot + 8 <= window_end && candidates < kMaxRecoveryCandidates; slot += 8) {
     uint64_t value;
     std::memcpy(&value, snapshot.stack + (slot - base), sizeof(value));
-    if (!in_text(value) || follows_call(s, value) != CallCheck::yes) continue;
+    uint64_t target = 0;
+    if (!in_text(value) || follows_call(s, value, &target) != CallCheck::yes) continue;
+    if (call_refuted(s, target, last.activation ? last.pc : last.pc - 1)) continue;
     ++candidates;
     State::FrameRegs start = last;
     start.pc = value;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "unwind/snapshot_bytes.hpp"
+
 namespace loopprof {
 
 std::span<const uint64_t> frame_pointer_pcs(const lp_capture_record& record) {
@@ -56,12 +58,8 @@ namespace {
 // (recorded as 0): where the caller's return address sits at [fp + 8] of
 // the frame below, the caller's frame pointer is [fp], read from the copy.
 void fill_frame_pointers(UserStack& stack, const lp_user_snapshot& snap) {
-  const uint64_t base = snap.regs.sp;
-  const uint64_t bytes = std::min<uint64_t>(snap.stack_bytes, LP_SNAP_STACK_BYTES);
   auto word = [&](uint64_t address, uint64_t& out) {
-    if (address < base || address + 8 > base + bytes) return false;
-    std::memcpy(&out, snap.stack + (address - base), 8);
-    return true;
+    return read_snapshot(snap, address, &out, sizeof(out));
   };
   if (!stack.fps.empty() && stack.fps[0] == 0) stack.fps[0] = snap.regs.bp;
   for (size_t i = 1; i < stack.pcs.size(); i++) {

@@ -1,0 +1,53 @@
+// The copied stack of a capture as one address range: the red zone below sp
+// (OpenSSL's SHA-512 AVX2 loop keeps its CFA at [rsp - 8]) joined to the
+// bytes from sp up.
+#include "unwind/snapshot_bytes.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+namespace loopprof {
+namespace {
+
+std::unique_ptr<lp_user_snapshot> snapshot(bool red_zone) {
+  auto snap = std::make_unique<lp_user_snapshot>();
+  snap->flags = LP_SNAP_REGS | (red_zone ? LP_SNAP_RED_ZONE : 0);
+  snap->regs.sp = 0x7ffd0000;
+  snap->stack_bytes = 64;
+  for (int i = 0; i < LP_SNAP_RED_ZONE_BYTES; i++) snap->red_zone[i] = static_cast<uint8_t>(i);
+  for (int i = 0; i < 64; i++) snap->stack[i] = static_cast<uint8_t>(0x80 + i);
+  return snap;
+}
+
+TEST(SnapshotBytes, RedZoneIsReadableBelowSpWhenCopied) {
+  auto snap = snapshot(true);
+  const uint64_t sp = snap->regs.sp;
+  EXPECT_EQ(snapshot_low(*snap), sp - 128);
+  EXPECT_EQ(snapshot_high(*snap), sp + 64);
+  uint64_t word = 0;
+  ASSERT_TRUE(read_snapshot(*snap, sp - 8, &word, 8));
+  EXPECT_EQ(word, 0x7f7e7d7c7b7a7978u);  // red_zone[120..127]
+  uint8_t across[4];
+  ASSERT_TRUE(read_snapshot(*snap, sp - 2, across, 4));  // straddles sp
+  EXPECT_EQ(across[0], 126);
+  EXPECT_EQ(across[1], 127);
+  EXPECT_EQ(across[2], 0x80);
+  EXPECT_EQ(across[3], 0x81);
+  EXPECT_TRUE(read_snapshot(*snap, sp - 128, &word, 8));
+  EXPECT_FALSE(read_snapshot(*snap, sp - 129, &word, 8));
+  EXPECT_TRUE(read_snapshot(*snap, sp + 56, &word, 8));
+  EXPECT_FALSE(read_snapshot(*snap, sp + 57, &word, 8));
+}
+
+TEST(SnapshotBytes, NothingBelowSpWithoutTheRedZone) {
+  auto snap = snapshot(false);
+  uint64_t word = 0;
+  EXPECT_EQ(snapshot_low(*snap), snap->regs.sp);
+  EXPECT_FALSE(read_snapshot(*snap, snap->regs.sp - 8, &word, 8));
+  EXPECT_TRUE(read_snapshot(*snap, snap->regs.sp, &word, 8));
+  EXPECT_EQ(word, 0x8786858483828180u);
+}
+
+}  // namespace
+}  // namespace loopprof
