@@ -37,6 +37,7 @@ demo: deps
 
 install: binary
 	cmake --install $(BUILD_DIR)
+	@echo "install: agent deploy files in $(PREFIX)/share/loopprof/deploy (see deploy/README.md)"
 
 bench: build
 	tools/bench/run.sh $(BUILD_DIR)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Kernel side of loopprof: follows the target's poll-family syscalls, its
- * scheduling and CPU samples, keeps per-iteration bookkeeping in the
+/* Kernel side of loopprof: follows the poll-family syscalls, scheduling and
+ * CPU samples of the watched processes (the `watched` map), keeps per-iteration bookkeeping in the
  * `threads` map (loop_model.h), and sends to userspace only stalls and the
  * stacks captured during busy periods. */
 // clang-format off
@@ -25,8 +25,44 @@ char LICENSE[] SEC("license") = "GPL";
  * thread it watches on a busy CPU, which made more captures. */
 
 /* Set by userspace between open and load. */
-const volatile __u32 target_tgid = 0;
 const volatile __u64 threshold_ns = 100000000ULL;
+/* Discovery (the agent with no selector): a poll-family wait of a process
+ * that is not watched is announced to userspace, at most once per
+ * announce_interval_ns per process. */
+const volatile __u32 discover = 0;
+const volatile __u64 announce_interval_ns = 10000000000ULL;
+/* CPU samples are taken only once a busy period has lasted this long (0:
+ * from its start). Resolving the stacks of every sample of healthy short
+ * iterations cost more than everything else together on a busy server. */
+const volatile __u64 sample_min_busy_ns = 0;
+
+/* The processes traced (key: tgid), filled by userspace. Every program looks
+ * its task up here first: a process that is not watched pays this lookup. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024); /* resized by userspace before load */
+  __type(key, __u32);
+  __type(value, __u32);
+} watched SEC(".maps");
+
+/* Discovery's memory of unwatched processes that waited: a process is
+ * announced at its second poll-family wait (a loop waits again and again; a
+ * one-off poll is no loop), then at most once per announce_interval_ns. */
+struct lp_announce_state {
+  __u64 last_ns; /* last announcement (0: never) */
+  __u64 waits;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u32); /* tgid */
+  __type(value, struct lp_announce_state);
+} announced SEC(".maps");
+
+static __always_inline int is_watched(__u32 tgid) {
+  return bpf_map_lookup_elem(&watched, &tgid) != 0;
+}
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -76,6 +112,31 @@ static __always_inline void* reserve_record(__u32 type, __u64 size) {
   }
   *r = type;
   return r;
+}
+
+/* A poll-family wait of an unwatched process: tell userspace (rate-limited),
+ * which decides whether to watch it. */
+static __always_inline void announce(__u32 pid, __u32 tid, __u32 family) {
+  struct lp_announce_state* s = bpf_map_lookup_elem(&announced, &pid);
+  struct lp_announce_record* r;
+  __u64 now;
+
+  if (!s) {
+    struct lp_announce_state first = {.waits = 1};
+    bpf_map_update_elem(&announced, &pid, &first, BPF_NOEXIST);
+    return;
+  }
+  s->waits++;
+  now = bpf_ktime_get_ns();
+  if (s->last_ns && now - s->last_ns < announce_interval_ns) return;
+  s->last_ns = now;
+  r = reserve_record(LP_REC_ANNOUNCE, sizeof(*r));
+  if (!r) return;
+  r->pid = pid;
+  r->tid = tid;
+  r->family = family;
+  bpf_get_current_comm(r->comm, sizeof(r->comm));
+  bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline struct lp_thread* thread_state(__u32 tid) {
@@ -132,7 +193,7 @@ static __always_inline void emit_capture(void* ctx, const struct lp_thread* t, _
   r->off_reason = off_reason;
   r->kstack_bytes = bpf_get_stack(ctx, r->kstack, sizeof(r->kstack), 0);
   r->ustack_bytes = bpf_get_stack(ctx, r->ustack, sizeof(r->ustack), BPF_F_USER_STACK);
-  lp_py_walk(&r->py, tid);
+  lp_py_walk(&r->py, pid);
   lp_user_snapshot(ctx, &r->snap);
   bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 }
@@ -144,6 +205,8 @@ static __always_inline void emit_busy_end(const struct lp_thread* t, __u32 tid) 
 
   if (!r) return;
   r->tid = tid;
+  r->pid = t->pid;
+  r->pad = 0;
   r->seq = t->seq;
   r->duration_ns = t->last_busy_ns;
   bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
@@ -154,6 +217,7 @@ static __always_inline void emit_resume(const struct lp_thread* t, __u32 tid, __
   struct lp_resume_record* r = reserve_record(LP_REC_RESUME, sizeof(*r));
 
   if (!r) return;
+  r->pid = t->pid;
   r->tid = tid;
   r->seq = t->seq;
   r->ts_ns = now;
@@ -164,13 +228,16 @@ static __always_inline void emit_resume(const struct lp_thread* t, __u32 tid, __
   bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline struct lp_task_stats* task_stats_or_new(__u32 tid) {
+static __always_inline struct lp_task_stats* task_stats_or_new(__u32 pid, __u32 tid) {
   struct lp_task_stats* s = bpf_map_lookup_elem(&task_stats, &tid);
 
   if (s) return s;
   bpf_map_update_elem(&task_stats, &tid, &zero_task_stats, BPF_NOEXIST);
   s = bpf_map_lookup_elem(&task_stats, &tid);
-  if (!s) count_drop(LP_FULL_TASK_STATS);
+  if (s)
+    s->pid = pid;
+  else
+    count_drop(LP_FULL_TASK_STATS);
   return s;
 }
 
@@ -184,13 +251,13 @@ struct {
 
 /* The last switch-out of an exiting thread: ships its final times and
  * deletes every per-thread entry, so a reused TID starts from zero. */
-static __always_inline void emit_thread_exit(__u32 tid, const struct lp_task_stats* s) {
+static __always_inline void emit_thread_exit(__u32 pid, __u32 tid, const struct lp_task_stats* s) {
   struct lp_thread_exit_record* r = reserve_record(LP_REC_THREAD_EXIT, sizeof(*r));
 
   if (r) {
     r->tid = tid;
     r->flags = s ? 0 : LP_TEXIT_NO_STATS;
-    r->pad = 0;
+    r->pid = pid;
     if (s)
       __builtin_memcpy(&r->stats, s, sizeof(r->stats));
     else
@@ -218,7 +285,10 @@ static __always_inline int handle_wait_enter(__u32 family, __s32 key) {
   struct lp_thread* t;
   __u64 now;
 
-  if (pid != target_tgid) return 0;
+  if (!is_watched(pid)) {
+    if (discover) announce(pid, tid, family);
+    return 0;
+  }
   t = thread_state_or_new(pid, tid);
   if (!t) return 0;
   now = bpf_ktime_get_ns();
@@ -233,7 +303,7 @@ static __always_inline int handle_wait_exit(void) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   struct lp_thread* t;
 
-  if ((pid_tgid >> 32) != target_tgid) return 0;
+  if (!is_watched(pid_tgid >> 32)) return 0;
   t = thread_state((__u32)pid_tgid);
   if (t) lp_on_wait_exit(t, bpf_ktime_get_ns());
   return 0;
@@ -298,14 +368,22 @@ static __always_inline __u32 wait_family_of(long nr) {
 
 /* close(): a loop whose epoll fd is closed is no loop any more (loop_model.h).
  * Runs for every close() of the machine; returns at once for other processes. */
-static long forget_closed_loop(struct bpf_map* map, __u32* tid, struct lp_thread* t, __s32* fd) {
-  lp_on_close(t, *fd);
+struct lp_close_ctx {
+  __u32 pid;
+  __s32 fd;
+};
+
+static long forget_closed_loop(struct bpf_map* map, __u32* tid, struct lp_thread* t,
+                               struct lp_close_ctx* c) {
+  if (t->pid == c->pid) lp_on_close(t, c->fd);
   return 0;
 }
 
 static __always_inline int handle_close(__s32 fd) {
-  if ((bpf_get_current_pid_tgid() >> 32) != target_tgid) return 0;
-  bpf_for_each_map_elem(&threads, forget_closed_loop, &fd, 0);
+  struct lp_close_ctx c = {.pid = bpf_get_current_pid_tgid() >> 32, .fd = fd};
+
+  if (!is_watched(c.pid)) return 0;
+  bpf_for_each_map_elem(&threads, forget_closed_loop, &c, 0);
   return 0;
 }
 
@@ -319,11 +397,11 @@ int BPF_PROG(raw_sys_enter, struct pt_regs* regs, long nr) {
   __u32 family;
   __u64 arg0;
 
-  if ((bpf_get_current_pid_tgid() >> 32) != target_tgid) return 0;
+  /* Unwatched processes go on for discovery (handle_wait_enter). */
+  family = wait_family_of(nr);
+  if (family == LP_WAIT_NONE && nr != LP_NR_CLOSE) return 0;
   arg0 = BPF_CORE_READ(regs, di);
   if (nr == LP_NR_CLOSE) return handle_close((__s32)arg0);
-  family = wait_family_of(nr);
-  if (family == LP_WAIT_NONE) return 0;
   if (family == LP_WAIT_POLL)
     return handle_wait_enter(family, first_pollfd((const void*)arg0, BPF_CORE_READ(regs, si)));
   return handle_wait_enter(family, (__s32)arg0);
@@ -331,7 +409,7 @@ int BPF_PROG(raw_sys_enter, struct pt_regs* regs, long nr) {
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(raw_sys_exit, struct pt_regs* regs, long ret) {
-  if ((bpf_get_current_pid_tgid() >> 32) != target_tgid) return 0;
+  if (!is_watched(bpf_get_current_pid_tgid() >> 32)) return 0;
   if (wait_family_of(BPF_CORE_READ(regs, orig_ax)) == LP_WAIT_NONE) return 0;
   return handle_wait_exit();
 }
@@ -368,12 +446,12 @@ static __always_inline int switch_out_worth_stacks(const struct lp_thread* t, __
 
 static __always_inline int handle_switch(void* ctx, struct task_struct* prev,
                                          struct task_struct* next) {
-  __u32 tgid = target_tgid;
+  __u32 prev_tgid = BPF_CORE_READ(prev, tgid), next_tgid = BPF_CORE_READ(next, tgid);
   struct lp_task_stats* s;
   struct lp_thread* t;
   __u64 now = 0;
 
-  if (BPF_CORE_READ(prev, tgid) == tgid) {
+  if (is_watched(prev_tgid)) {
     __u32 tid = BPF_CORE_READ(prev, pid);
     __s64 state = task_state_of(prev);
     __u64 futex_addr = 0;
@@ -381,25 +459,26 @@ static __always_inline int handle_switch(void* ctx, struct task_struct* prev,
     t = thread_state(tid);
     now = bpf_ktime_get_ns();
     if (t && t->in_wait == LP_IN_LOOP_WAIT && reason != LP_OFF_RUNQ) reason = LP_OFF_IDLE;
-    s = state & LP_TASK_DEAD ? bpf_map_lookup_elem(&task_stats, &tid) : task_stats_or_new(tid);
+    s = state & LP_TASK_DEAD ? bpf_map_lookup_elem(&task_stats, &tid)
+                             : task_stats_or_new(prev_tgid, tid);
     if (s) lp_task_switch_out(s, now, reason);
     if (state & LP_TASK_DEAD) {
-      emit_thread_exit(tid, s);
+      emit_thread_exit(prev_tgid, tid, s);
       t = 0; /* deleted at sched_process_exit already */
     }
     if (t && lp_on_switch_out(t, now, reason)) {
       t->off_futex_addr = futex_addr;
       if (switch_out_worth_stacks(t, reason, now)) {
-        emit_capture(ctx, t, tgid, tid, LP_CAPTURE_OFFCPU, state, 0, reason);
+        emit_capture(ctx, t, prev_tgid, tid, LP_CAPTURE_OFFCPU, state, 0, reason);
         t->captured_seq = t->seq;
       }
     }
   }
-  if (BPF_CORE_READ(next, tgid) == tgid) {
+  if (is_watched(next_tgid)) {
     __u32 tid = BPF_CORE_READ(next, pid);
     __u64 off, blocked = 0, runq = 0;
     if (!now) now = bpf_ktime_get_ns();
-    s = task_stats_or_new(tid);
+    s = task_stats_or_new(next_tgid, tid);
     if (s) lp_task_switch_in(s, now);
     t = thread_state(tid);
     if (!t) return 0;
@@ -444,8 +523,9 @@ static __always_inline void emit_wake(void* ctx, const struct lp_thread* t, __u3
   __u32 flags = 0;
 
   if (woken_from_interrupt(t->off_reason)) flags |= LP_WAKE_INTERRUPT;
-  if (waker_pid != target_tgid) flags |= LP_WAKE_OTHER_PROCESS;
+  if (waker_pid != t->pid) flags |= LP_WAKE_OTHER_PROCESS;
   if (!r) return;
+  r->woken_pid = t->pid;
   r->woken_tid = woken_tid;
   r->waker_pid = waker_pid;
   r->waker_tid = waker_tid;
@@ -470,7 +550,7 @@ static __always_inline int handle_waking(void* ctx, struct task_struct* p) {
   __u64 now, blocked;
   __u32 tid;
 
-  if (BPF_CORE_READ(p, tgid) != target_tgid) return 0;
+  if (!is_watched(BPF_CORE_READ(p, tgid))) return 0;
   tid = BPF_CORE_READ(p, pid);
   now = bpf_ktime_get_ns();
   s = bpf_map_lookup_elem(&task_stats, &tid);
@@ -497,6 +577,7 @@ static __always_inline void emit_loop_exit(__u32 tid, const struct lp_thread* t)
   struct lp_loop_exit_record* r = reserve_record(LP_REC_LOOP_EXIT, sizeof(*r));
 
   if (!r) return;
+  r->pid = t->pid;
   r->tid = tid;
   __builtin_memcpy(&r->state, t, sizeof(r->state));
   bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
@@ -517,10 +598,14 @@ static __always_inline void end_loop_thread(__u32 pid, __u32 tid) {
 
 static __always_inline int handle_exit(void) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
-  __u32 pid = pid_tgid >> 32;
+  __u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid;
 
-  if (pid != target_tgid) return 0;
-  end_loop_thread(pid, (__u32)pid_tgid);
+  if (!is_watched(pid)) {
+    /* A process leaving: may be announced again if its PID is reused. */
+    if (discover && pid == tid) bpf_map_delete_elem(&announced, &pid);
+    return 0;
+  }
+  end_loop_thread(pid, tid);
   return 0;
 }
 
@@ -540,7 +625,7 @@ static __always_inline int handle_exec(__u32 old_tid) {
   __u32 pid = pid_tgid >> 32;
   struct lp_exec_record* r;
 
-  if (pid != target_tgid) return 0;
+  if (!is_watched(pid)) return 0;
   end_loop_thread(pid, old_tid);
   r = reserve_record(LP_REC_EXEC, sizeof(*r));
   if (!r) return 0;
@@ -571,7 +656,7 @@ int step_enter(struct pt_regs* ctx) {
   struct lp_thread* t;
   __u64 now;
 
-  if ((pid_tgid >> 32) != target_tgid) return 0;
+  if (!is_watched(pid_tgid >> 32)) return 0;
   t = thread_state(tid);
   if (!t || !lp_busy(t)) return 0;
   now = bpf_ktime_get_ns();
@@ -587,12 +672,12 @@ int step_exit(struct pt_regs* ctx) {
   struct lp_thread* t;
   __u64* start;
 
-  if ((pid_tgid >> 32) != target_tgid) return 0;
   start = bpf_map_lookup_elem(&step_start, &tid);
   if (!start) return 0;
   t = thread_state(tid);
   r = t ? reserve_record(LP_REC_STEP, sizeof(*r)) : 0;
   if (r) {
+    r->pid = pid_tgid >> 32;
     r->tid = tid;
     r->seq = t->seq;
     r->start_ns = *start;
@@ -611,9 +696,10 @@ int on_cpu_sample(struct bpf_perf_event_data* ctx) {
   __u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid;
   struct lp_thread* t;
 
-  if (pid != target_tgid) return 0;
+  if (!is_watched(pid)) return 0;
   t = thread_state(tid);
   if (!t || !lp_busy(t)) return 0;
+  if (sample_min_busy_ns && bpf_ktime_get_ns() - t->busy_start_ns < sample_min_busy_ns) return 0;
   emit_capture(ctx, t, pid, tid, LP_CAPTURE_SAMPLE, 0, 0, 0);
   t->captured_seq = t->seq;
   return 0;

@@ -16,9 +16,10 @@ enum lp_record_type {
   LP_REC_WAKE = 4,        /* a busy loop thread blocked off-CPU was woken up */
   LP_REC_STEP = 5,        /* precise mode: one callback step of a loop thread (uprobes) */
   LP_REC_LOOP_EXIT = 6,   /* a loop thread exited: its final counters */
-  LP_REC_THREAD_EXIT = 7, /* any thread of the target is gone: its final times */
-  LP_REC_EXEC = 8,        /* the target executed a new program */
+  LP_REC_THREAD_EXIT = 7, /* any thread of a watched process is gone: its final times */
+  LP_REC_EXEC = 8,        /* a watched process executed a new program */
   LP_REC_BUSY_END = 9,    /* a busy period below the threshold with captures ended */
+  LP_REC_ANNOUNCE = 10,   /* discovery: an unwatched process waited in a poll-family call */
 };
 
 /* Per-thread state that did not fit in its map (keys of the `drops` map,
@@ -84,6 +85,8 @@ struct lp_task_stats {
   __u32 on_cpu;
   __u32 reason; /* enum lp_off_reason while off CPU */
   __u32 hist[LP_HIST_COUNT][LP_HIST_BUCKETS];
+  __u32 pid; /* the thread's process */
+  __u32 pad;
 };
 
 enum lp_wake_flags {
@@ -183,6 +186,8 @@ struct lp_capture_record {
 struct lp_loop_exit_record {
   __u32 type; /* LP_REC_LOOP_EXIT */
   __u32 tid;
+  __u32 pid;
+  __u32 pad;
   struct lp_thread state; /* final: the thread's map entry is deleted */
 };
 
@@ -195,7 +200,7 @@ struct lp_resume_record {
   __u64 blocked_ns; /* its blocked part (switch-out to wake-up) */
   __u64 runq_ns;    /* its runnable part (wake-up or preemption to switch-in) */
   __u32 reason;     /* enum lp_off_reason of the blocked part */
-  __u32 pad;
+  __u32 pid;
 };
 
 struct lp_wake_record {
@@ -210,11 +215,15 @@ struct lp_wake_record {
   __u32 reason;     /* enum lp_off_reason */
   __u32 flags;      /* enum lp_wake_flags */
   char waker_comm[16];
+  __u32 woken_pid;
+  __u32 pad;
 };
 
 struct lp_step_record {
   __u32 type; /* LP_REC_STEP */
   __u32 tid;
+  __u32 pid;
+  __u32 pad;
   __u64 seq; /* busy period of the step */
   __u64 start_ns;
   __u64 end_ns;
@@ -230,7 +239,7 @@ struct lp_thread_exit_record {
   __u32 type; /* LP_REC_THREAD_EXIT */
   __u32 tid;
   __u32 flags; /* enum lp_thread_exit_flags */
-  __u32 pad;
+  __u32 pid;
   struct lp_task_stats stats; /* final */
 };
 
@@ -246,8 +255,20 @@ struct lp_exec_record {
 struct lp_busy_end_record {
   __u32 type; /* LP_REC_BUSY_END */
   __u32 tid;
+  __u32 pid;
+  __u32 pad;
   __u64 seq;
   __u64 duration_ns;
+};
+
+/* Discovery (announce in loopprof.bpf.c): a process that is not watched
+ * waited in a poll-family call; userspace decides whether to watch it. */
+struct lp_announce_record {
+  __u32 type; /* LP_REC_ANNOUNCE */
+  __u32 pid;
+  __u32 tid;
+  __u32 family; /* enum lp_wait_family */
+  char comm[16];
 };
 
 #endif /* LOOPPROF_H */

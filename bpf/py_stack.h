@@ -54,6 +54,13 @@ struct lp_py_config {
   __u64 handle_run_code; /* PyCodeObject* of asyncio's Handle._run once seen (0: not yet) */
 };
 
+/* Key of lp_py_threads: a thread of a watched process. */
+struct lp_py_thread_key {
+  __u32 tgid;
+  __u32 pad;
+  __u64 thread_id; /* pthread_t (FS base on x86_64) */
+};
+
 struct lp_py_frame {
   __u64 code;  /* PyCodeObject* in the target; 0: a C-stack shim frame (3.12+) */
   __u64 instr; /* f_lasti (<= 3.10) or the instruction pointer (3.11+), as read */

@@ -94,7 +94,7 @@ int snapshot_tasks(struct bpf_iter__task* ctx) {
   s->cap.off_reason = 0;
   s->cap.kstack_bytes = bpf_get_task_stack(task, s->cap.kstack, sizeof(s->cap.kstack), 0);
   s->cap.ustack_bytes = 0;
-  lp_py_walk_task(&s->cap.py, task);
+  lp_py_walk_task(&s->cap.py, task, target_tgid);
   lp_user_snapshot_task(task, &s->cap.snap);
   bpf_seq_write(seq, s, sizeof(*s));
   return 0;

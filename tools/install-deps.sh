@@ -7,10 +7,10 @@ packages=(
   # build
   cmake make g++ clang llvm libclang-rt-14-dev pkg-config bpftool libbpf-dev libelf-dev libdw-dev
   zlib1g-dev libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev ccache libncurses-dev
-  libprotobuf-dev protobuf-compiler
+  libprotobuf-dev protobuf-compiler libcpp-httplib-dev
   # tests, demo and benchmarks
   python3 python3-aiohttp python3-uvloop bpftrace wrk hyperfine clang-format tmux
-  golang-go chromium nodejs
+  golang-go chromium nodejs prometheus
 )
 
 missing=()

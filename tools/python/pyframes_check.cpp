@@ -37,12 +37,14 @@ int main(int argc, char** argv) {
   auto features = probe_features();
   if (!features) return fmt::print(stderr, "{}\n", features.error().message), 1;
   SessionConfig config;
-  config.pid = pid;
+  config.max_processes = 1;
   config.threshold_ns = 50'000'000;
   if (argc > 4) config.sample_hz = static_cast<uint32_t>(std::stoul(argv[4]));
   auto session = BpfSession::open(config, features.value());
   if (!session) return fmt::print(stderr, "{}\n", session.error().message), 1;
   if (auto st = session.value()->load(); !st)
+    return fmt::print(stderr, "{}\n", st.error().message), 1;
+  if (auto st = session.value()->watch(pid); !st)
     return fmt::print(stderr, "{}\n", st.error().message), 1;
   auto python = python::PythonSupport::attach(pid, session.value()->object());
   if (!python) return fmt::print(stderr, "warning: {}\n", python.error().message), 1;
@@ -50,9 +52,9 @@ int main(int argc, char** argv) {
   fmt::print(stderr, "attached: {}\n", python.value()->description());
   if (!with_python) {  // back to "not configured": the walker returns at once
     lp_py_config none{};
-    uint32_t zero = 0;
+    uint32_t key = static_cast<uint32_t>(pid);
     bpf_map__update_elem(bpf_object__find_map_by_name(session.value()->object(), "lp_py_config"),
-                         &zero, sizeof(zero), &none, sizeof(none), BPF_ANY);
+                         &key, sizeof(key), &none, sizeof(none), BPF_ANY);
   }
 
   auto& py = *python.value();

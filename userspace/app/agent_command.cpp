@@ -1,14 +1,179 @@
 #include "app/agent_command.hpp"
 
-#include <cstdio>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <memory>
+#include <mutex>
+
+#include "agent/agent_metrics.hpp"
+#include "agent/exposition.hpp"
+#include "agent/http_endpoint.hpp"
+#include "agent/process_manager.hpp"
+#include "agent/selector.hpp"
+#include "agent/stall_log.hpp"
+#include "agent/stall_profile.hpp"
+#include "agent/stall_store.hpp"
+#include "app/command_support.hpp"
 #include "app/exit_code.hpp"
+#include "bpf/bpf_session.hpp"
+#include "bpf/features.hpp"
+#include "core/unique_fd.hpp"
+#include "symbols/module_cache.hpp"
+#include "symbols/symbolizer.hpp"
 
 namespace loopprof {
 
-int run_agent(const AgentOptions&) {
-  std::fprintf(stderr, "loopprof: 'agent' is not implemented yet\n");
-  return kExitUsage;
+namespace {
+
+uint64_t realtime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::unique_ptr<KernelSymbolizer> open_kernel_symbols() {
+  auto kallsyms = KernelSymbolizer::open("/proc/kallsyms");
+  if (kallsyms) return std::move(kallsyms).value();
+  fmt::print(stderr, "loopprof: warning: {}; kernel frames will show addresses\n",
+             kallsyms.error().message);
+  return KernelSymbolizer::create();
+}
+
+int tick_ms(double threshold_ms) {
+  double tick = threshold_ms / 4;
+  return static_cast<int>(tick < 10 ? 10 : tick > 100 ? 100 : tick);
+}
+
+}  // namespace
+
+int run_agent(const AgentOptions& options) {
+  if (!validate_agent_options(options)) return kExitUsage;
+  route_libbpf_messages(options.verbose);
+  auto selector = agent::ProcessSelector::make(options.pids, options.match, options.cgroup);
+  if (!selector) return fail(selector.error());
+  auto address = agent::parse_listen_address(options.listen);
+  if (!address) return fail(address.error());
+  if (auto privileges = check_privileges(); !privileges) return fail(privileges.error());
+  auto features = probe_features();
+  if (!features) return fail(features.error());
+  if (options.verbose) fmt::print(stderr, "loopprof: {}\n", features->describe());
+
+  SessionConfig config{.threshold_ns = static_cast<uint64_t>(options.threshold_ms * 1e6),
+                       .sample_hz = options.sample_hz,
+                       // Stacks matter in stalls only: no samples of healthy iterations.
+                       .sample_min_busy_ns = static_cast<uint64_t>(options.threshold_ms * 1e6 / 4),
+                       .ringbuf_bytes = options.ringbuf_mb << 20,
+                       .max_threads = 65536,
+                       .max_processes = options.max_processes,
+                       .discover = !selector->pids_only()};
+  auto opened = BpfSession::open(config, features.value());
+  if (!opened) return fail(opened.error());
+  std::unique_ptr<BpfSession> session = std::move(opened).value();
+  if (auto loaded = session->load(); !loaded) return fail(loaded.error());
+
+  auto log = agent::StallLog::open(options.log_stdout, options.events);
+  if (!log) return fail(log.error());
+  auto kernel_symbols = open_kernel_symbols();
+  agent::StallStore store(std::chrono::seconds(options.profile_window_s), 20000);
+  agent::ProcessContext context{.session = *session,
+                                .kernel_symbols = *kernel_symbols,
+                                .modules = std::make_shared<ModuleCache>(),
+                                .log = log.value(),
+                                .store = store,
+                                .threshold_ns = config.threshold_ns,
+                                .sample_hz = config.sample_hz};
+  std::string manager_description = selector->describe();
+  agent::ProcessManager manager(
+      context, std::move(selector).value(),
+      agent::ManagerLimits{.max_processes = options.max_processes,
+                           .grace = std::chrono::seconds(static_cast<int64_t>(options.grace_s))});
+
+  std::mutex state;  // the agent's state, shared with the HTTP handlers
+  UniqueFd signals = stop_signals_fd();
+  if (auto attached = session->attach(
+          [&manager](const void* data, size_t size) { manager.on_record(data, size); });
+      !attached)
+    return fail(attached.error());
+  manager.scan();
+
+  agent::HttpRoutes routes;
+  routes.metrics = [&] {
+    manager.update_metrics();
+    agent::AgentHealth health{.watched_processes = manager.watched(),
+                              .max_processes = manager.max_processes(),
+                              .refused_processes = manager.refused_full(),
+                              .dropped_records = session->dropped(),
+                              .attach_failures = manager.attach_failures(),
+                              .cpu_seconds = agent::self_cpu_seconds(),
+                              .resident_bytes = agent::self_resident_bytes()};
+    return agent::HttpResponse{200, agent::kExpositionContentType,
+                               agent::render_metrics(manager.metrics(), health)};
+  };
+  routes.stall_profile = [&](int seconds) {
+    return agent::HttpResponse{200, "application/octet-stream",
+                               agent::stall_profile(store, std::chrono::steady_clock::now(),
+                                                    realtime_ns(), std::chrono::seconds(seconds))};
+  };
+  auto http = agent::HttpEndpoint::start(address.value(), routes, state);
+  if (!http) return fail(http.error());
+  fmt::print(stderr,
+             "loopprof: agent watching {}{} (now {}), threshold {} ms; metrics on "
+             "http://{}:{}/metrics\n",
+             manager_description, "", manager.watched(), options.threshold_ms, address->host,
+             http.value()->port());
+
+  UniqueFd poller(epoll_create1(EPOLL_CLOEXEC));
+  for (int fd : {session->ring_epoll_fd(), signals.get()}) {
+    epoll_event event{.events = EPOLLIN, .data = {.fd = fd}};
+    epoll_ctl(poller.get(), EPOLL_CTL_ADD, fd, &event);
+  }
+  const int tick = tick_ms(options.threshold_ms);
+  auto started = std::chrono::steady_clock::now();
+  auto last_maintenance = started;
+  bool stop = false;
+  while (!stop) {
+    epoll_event ready[2];
+    int n = epoll_wait(poller.get(), ready, 2, tick);
+    std::lock_guard<std::mutex> lock(state);
+    for (int i = 0; i < n; ++i) {
+      if (ready[i].data.fd != signals.get()) continue;
+      signalfd_siginfo info{};
+      while (read(signals.get(), &info, sizeof(info)) == sizeof(info)) {
+        if (info.ssi_signo == SIGHUP) {
+          if (auto reopened = log->reopen(); !reopened)
+            fmt::print(stderr, "loopprof: warning: {}\n", reopened.error().message);
+        } else {
+          stop = true;
+        }
+      }
+    }
+    if (auto consumed = session->consume(); !consumed) return fail(consumed.error());
+    manager.update(monotonic_ns());
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_maintenance >= std::chrono::seconds(1)) {
+      last_maintenance = now;
+      manager.maintain(now);
+    }
+    if (options.duration_s > 0 &&
+        std::chrono::duration<double>(now - started).count() >= options.duration_s)
+      stop = true;
+  }
+  http.value().reset();  // no scrape sees a half-detached agent
+  fmt::print(stderr, "loopprof: agent stopping: {} processes watched\n", manager.watched());
+  return kExitOk;
 }
 
 }  // namespace loopprof

@@ -80,4 +80,19 @@ size_t seed_busy_loops(pid_t pid, BpfSession& session, StallCollector& collector
   return seeded;
 }
 
+size_t seed_waiting_threads(const TargetProcess& target, BpfSession& session) {
+  size_t seeded = 0;
+  for (const PollWaiter& waiter : target.poll_waiters()) {
+    lp_thread state{};
+    state.pid = static_cast<__u32>(target.pid());
+    state.loop_family = waiter.family;
+    state.loop_key = waiter.key;
+    state.loop_sp = waiter.user_sp;
+    state.in_wait = LP_IN_LOOP_WAIT;
+    session.seed_thread(waiter.tid, state);  // false: the BPF side knows it already
+    ++seeded;
+  }
+  return seeded;
+}
+
 }  // namespace loopprof

@@ -16,6 +16,7 @@
 #include "bpf/bpf_session.hpp"
 #include "collector/stall_collector.hpp"
 #include "symbols/symbolizer.hpp"
+#include "target/target_process.hpp"
 #include "unwind/dwarf_unwinder.hpp"
 
 namespace loopprof {
@@ -24,5 +25,10 @@ namespace loopprof {
 size_t seed_busy_loops(pid_t pid, BpfSession& session, StallCollector& collector,
                        KernelSymbolizer& kernel, ProcessSymbolizer& process,
                        DwarfUnwinder* unwinder, uint64_t now_ns, bool verbose);
+
+// Threads blocked in a poll-family call at attach are seeded as "in the
+// loop's wait", so their first busy period is measured from its start.
+// Returns how many such threads there are.
+size_t seed_waiting_threads(const TargetProcess& target, BpfSession& session);
 
 }  // namespace loopprof

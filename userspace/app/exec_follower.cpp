@@ -18,10 +18,9 @@ void ExecFollower::on_exec(const std::string& command, Clock::time_point now) {
   fmt::print(stderr, "loopprof: PID {} executed {}: re-reading it as the new program\n", pid_,
              command);
   // The old interpreter's addresses mean nothing in the new program.
+  // Resetting it removes its walker configuration and thread map entries.
   resolver_.set_python(nullptr);
   python_.reset();
-  if (auto off = python::PythonSupport::detach(object_); !off)
-    fmt::print(stderr, "loopprof: warning: {}\n", off.error().message);
   if (precise_)
     fmt::print(stderr,
                "loopprof: warning: --precise: callback steps after the exec are timed only if "

@@ -64,23 +64,6 @@ Result<Outputs> open_outputs(const ProfileOptions& options) {
   return outputs;
 }
 
-// Threads already blocked in a poll-family call when we attach are seeded as
-// "in the loop's wait", so their first busy period is measured from its start.
-size_t seed_waiting_threads(const TargetProcess& target, BpfSession& session) {
-  size_t seeded = 0;
-  for (const PollWaiter& waiter : target.poll_waiters()) {
-    lp_thread state{};
-    state.pid = static_cast<__u32>(target.pid());
-    state.loop_family = waiter.family;
-    state.loop_key = waiter.key;
-    state.loop_sp = waiter.user_sp;
-    state.in_wait = LP_IN_LOOP_WAIT;
-    session.seed_thread(waiter.tid, state);
-    ++seeded;
-  }
-  return seeded;
-}
-
 // Python frames for CPython targets; anything else keeps native-only stacks.
 std::unique_ptr<python::PythonSupport> attach_python(pid_t pid, bpf_object* object) {
   auto python = python::PythonSupport::attach(pid, object);
@@ -157,11 +140,12 @@ int run_profile(const ProfileOptions& options) {
   if (!features) return fail(features.error());
   if (options.verbose) fmt::print(stderr, "loopprof: {}\n", features->describe());
 
-  SessionConfig config{.pid = options.pid,
-                       .threshold_ns = static_cast<uint64_t>(options.threshold_ms * 1e6),
+  SessionConfig config{.threshold_ns = static_cast<uint64_t>(options.threshold_ms * 1e6),
                        .sample_hz = options.sample_hz,
-                       .ringbuf_bytes = options.ringbuf_mb << 20};
+                       .ringbuf_bytes = options.ringbuf_mb << 20,
+                       .max_processes = 1};
   if (options.precise) {
+    config.step_pid = options.pid;
     config.step_binary = python_runtime_binary(options.pid);
     config.step_symbol = kStepSymbol;
   }
@@ -169,6 +153,7 @@ int run_profile(const ProfileOptions& options) {
   if (!opened) return fail(opened.error());
   std::unique_ptr<BpfSession> session = std::move(opened).value();
   if (auto loaded = session->load(); !loaded) return fail(loaded.error());
+  if (auto watched = session->watch(options.pid); !watched) return fail(watched.error());
 
   std::unique_ptr<python::PythonSupport> python = attach_python(options.pid, session->object());
   target->set_thread_namer([&python] {

@@ -33,6 +33,42 @@ bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
 }
 
+// Every entry of a hash map keyed by tid: in batches of 256 (a few syscalls
+// for the whole map; the agent reads it every tick), else one by one.
+template <typename Value>
+std::vector<std::pair<pid_t, Value>> read_tid_map(int fd) {
+  std::vector<std::pair<pid_t, Value>> out;
+  constexpr __u32 kBatch = 256;
+  std::vector<__u32> keys(kBatch);
+  std::vector<Value> values(kBatch);
+  __u32 in_batch = 0, out_batch = 0;
+  bool first = true;
+  for (;;) {
+    __u32 count = kBatch;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    int err = bpf_map_lookup_batch(fd, first ? nullptr : &in_batch, &out_batch, keys.data(),
+                                   values.data(), &count, &opts);
+    if (err && errno != ENOENT) {
+      if (!first) return out;  // the map changed under us: what was read
+      break;                   // batches not supported: one by one
+    }
+    for (__u32 i = 0; i < count; ++i) out.emplace_back(static_cast<pid_t>(keys[i]), values[i]);
+    if (err) return out;  // ENOENT: that was the last batch
+    in_batch = out_batch;
+    first = false;
+  }
+  __u32 key = 0, next = 0;
+  __u32* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    Value value{};
+    if (bpf_map_lookup_elem(fd, &next, &value) == 0)
+      out.emplace_back(static_cast<pid_t>(next), value);
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<BpfSession>> BpfSession::open(const SessionConfig& config,
@@ -41,8 +77,12 @@ Result<std::unique_ptr<BpfSession>> BpfSession::open(const SessionConfig& config
   if (!skel) return Error::failed("open BPF object", errno_text(errno));
   std::unique_ptr<BpfSession> session(new BpfSession(skel, config));
 
-  skel->rodata->target_tgid = static_cast<__u32>(config.pid);
   skel->rodata->threshold_ns = config.threshold_ns;
+  skel->rodata->discover = config.discover ? 1 : 0;
+  skel->rodata->sample_min_busy_ns = config.sample_min_busy_ns;
+  skel->rodata->announce_interval_ns = config.announce_interval_ns;
+  bpf_map__set_max_entries(skel->maps.watched, config.max_processes);
+  bpf_map__set_max_entries(skel->maps.lp_py_config, config.max_processes);
   bpf_map__set_max_entries(skel->maps.threads, config.max_threads);
   bpf_map__set_max_entries(skel->maps.task_stats, config.max_threads);
   bpf_map__set_max_entries(skel->maps.step_start, config.max_threads);
@@ -133,8 +173,8 @@ Status BpfSession::attach_step_probes() {
   for (bool ret : {false, true}) {
     LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret, .func_name = config_.step_symbol.c_str());
     bpf_program* prog = ret ? skel_->progs.step_exit : skel_->progs.step_enter;
-    bpf_link* link =
-        bpf_program__attach_uprobe_opts(prog, config_.pid, config_.step_binary.c_str(), 0, &opts);
+    bpf_link* link = bpf_program__attach_uprobe_opts(prog, config_.step_pid,
+                                                     config_.step_binary.c_str(), 0, &opts);
     if (!link)
       return Error::failed(
           "attach uprobe to " + config_.step_symbol + " in " + config_.step_binary,
@@ -172,34 +212,36 @@ Status BpfSession::consume() {
   return ok_status();
 }
 
+Status BpfSession::watch(pid_t pid) {
+  __u32 key = static_cast<__u32>(pid), one = 1;
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.watched), &key, &one, BPF_ANY) != 0)
+    return Error::failed("watch PID " + std::to_string(pid), errno_text(errno),
+                         errno == E2BIG ? "the watched set is full" : "");
+  return ok_status();
+}
+
+void BpfSession::unwatch(pid_t pid) {
+  __u32 key = static_cast<__u32>(pid);
+  bpf_map_delete_elem(bpf_map__fd(skel_->maps.watched), &key);
+  bpf_map_delete_elem(bpf_map__fd(skel_->maps.announced), &key);  // may be announced anew
+  for (const auto& [tid, state] : threads())
+    if (state.pid == key) {
+      __u32 k = static_cast<__u32>(tid);
+      bpf_map_delete_elem(bpf_map__fd(skel_->maps.threads), &k);
+    }
+  for (const auto& [tid, stats] : task_stats())
+    if (stats.pid == key) {
+      __u32 k = static_cast<__u32>(tid);
+      bpf_map_delete_elem(bpf_map__fd(skel_->maps.task_stats), &k);
+    }
+}
+
 std::vector<std::pair<pid_t, lp_thread>> BpfSession::threads() const {
-  std::vector<std::pair<pid_t, lp_thread>> out;
-  int fd = bpf_map__fd(skel_->maps.threads);
-  __u32 key = 0, next = 0;
-  __u32* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    lp_thread value{};
-    if (bpf_map_lookup_elem(fd, &next, &value) == 0)
-      out.emplace_back(static_cast<pid_t>(next), value);
-    key = next;
-    prev = &key;
-  }
-  return out;
+  return read_tid_map<lp_thread>(bpf_map__fd(skel_->maps.threads));
 }
 
 std::vector<std::pair<pid_t, lp_task_stats>> BpfSession::task_stats() const {
-  std::vector<std::pair<pid_t, lp_task_stats>> out;
-  int fd = bpf_map__fd(skel_->maps.task_stats);
-  __u32 key = 0, next = 0;
-  __u32* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    lp_task_stats value{};
-    if (bpf_map_lookup_elem(fd, &next, &value) == 0)
-      out.emplace_back(static_cast<pid_t>(next), value);
-    key = next;
-    prev = &key;
-  }
-  return out;
+  return read_tid_map<lp_task_stats>(bpf_map__fd(skel_->maps.task_stats));
 }
 
 bool BpfSession::seed_thread(pid_t tid, const lp_thread& state) {
@@ -226,7 +268,8 @@ std::map<std::string, uint64_t> BpfSession::dropped() const {
                                                             {LP_REC_LOOP_EXIT, "loop exit"},
                                                             {LP_REC_THREAD_EXIT, "thread exit"},
                                                             {LP_REC_EXEC, "exec"},
-                                                            {LP_REC_BUSY_END, "busy-period end"}};
+                                                            {LP_REC_BUSY_END, "busy-period end"},
+                                                            {LP_REC_ANNOUNCE, "announce"}};
   std::map<std::string, uint64_t> out;
   for (auto [type, name] : kinds) out[name] = drop_count(type);
   return out;

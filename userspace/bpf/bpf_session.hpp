@@ -1,6 +1,7 @@
-// The BPF side for one target: skeleton lifecycle (open -> configure -> load
-// -> attach), the ring buffer, and the per-thread state map. Destroying the
-// session detaches everything.
+// The BPF side for a set of watched processes (one for `loopprof -p`, many
+// for the agent): skeleton lifecycle (open -> configure -> load -> attach),
+// the watched set, the ring buffer, and the per-thread state maps.
+// Destroying the session detaches everything.
 #pragma once
 
 #include <sys/types.h>
@@ -24,13 +25,20 @@ struct ring_buffer;
 namespace loopprof {
 
 struct SessionConfig {
-  pid_t pid = 0;
   uint64_t threshold_ns = 100'000'000;
   uint32_t sample_hz = 199;  // 0 = no CPU sampling
+  // CPU samples only once a busy period has lasted this long (0: all).
+  uint64_t sample_min_busy_ns = 0;
   uint32_t ringbuf_bytes = 8u << 20;
   uint32_t max_threads = 8192;
-  // Precise mode: a uprobe pair on this function of this ELF times every
-  // callback step (empty: off).
+  uint32_t max_processes = 1024;  // the watched set's capacity
+  // Discovery: poll-family waits of unwatched processes are announced
+  // (LP_REC_ANNOUNCE), at most once per interval per process.
+  bool discover = false;
+  uint64_t announce_interval_ns = 10'000'000'000;
+  // Precise mode: a uprobe pair on this function of this ELF, in this
+  // process, times every callback step (empty: off).
+  pid_t step_pid = 0;
   std::string step_binary;
   std::string step_symbol;
 };
@@ -56,8 +64,14 @@ class BpfSession {
   int ring_epoll_fd() const;
   Status consume();
 
+  // Adds a process to the watched set (its threads are traced from now on).
+  Status watch(pid_t pid);
+  // Removes it, and the state of its threads.
+  void unwatch(pid_t pid);
+
+  // Loop threads of every watched process (key: tid; the value has the pid).
   std::vector<std::pair<pid_t, lp_thread>> threads() const;
-  // Time accounting and histograms of every thread of the target seen so far.
+  // Time accounting and histograms of every watched thread seen so far.
   std::vector<std::pair<pid_t, lp_task_stats>> task_stats() const;
   // Inserts state for a thread not yet known to the BPF side; false if it
   // is known already (or the map is full).

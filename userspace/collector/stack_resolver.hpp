@@ -23,6 +23,8 @@ class StackResolver {
   Frames resolve(const lp_capture_record& record);
   // JavaScript frames for a V8 target (may be null).
   void set_node(node::NodeSupport* node) { node_ = node; }
+  // The DWARF unwinder to use from now on (null: frame pointers only).
+  void set_unwinder(DwarfUnwinder* unwinder) { unwinder_ = unwinder; }
   // The target executed a new program: its Python support (or none).
   void set_python(python::PythonSupport* python) { python_ = python; }
   // The asyncio Task the capture ran in (`frames`: what resolve() returned).

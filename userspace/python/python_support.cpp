@@ -41,9 +41,10 @@ PythonSupport::PythonSupport(pid_t pid, InterpreterImage image, InterpreterLayou
       tasks_(memory_, layout_, code_) {}
 
 Status PythonSupport::write_config() {
-  uint32_t zero = 0;
-  if (bpf_map_update_elem(config_fd_, &zero, &layout_.walker, BPF_ANY) != 0)
-    return Error::failed("configure the Python frame walker", std::strerror(errno));
+  uint32_t key = static_cast<uint32_t>(pid_);
+  if (bpf_map_update_elem(config_fd_, &key, &layout_.walker, BPF_ANY) != 0)
+    return Error::failed("configure the Python frame walker", std::strerror(errno),
+                         "more Python processes than lp_py_config holds");
   return ok_status();
 }
 
@@ -97,24 +98,30 @@ Result<std::unique_ptr<PythonSupport>> PythonSupport::attach(pid_t pid, bpf_obje
   return support;
 }
 
-Status PythonSupport::detach(bpf_object* obj) {
-  auto config_fd = map_fd(obj, "lp_py_config");
-  if (!config_fd) return config_fd.error();
-  auto threads_fd = map_fd(obj, "lp_py_threads");
-  if (!threads_fd) return threads_fd.error();
-  lp_py_config off{};
-  off.layout = LP_PY_LAYOUT_NONE;
-  uint32_t zero = 0;
-  if (bpf_map_update_elem(config_fd.value(), &zero, &off, BPF_ANY) != 0)
-    return Error::failed("turn off the Python frame walker", std::strerror(errno));
-  uint64_t key = 0;
-  while (bpf_map_get_next_key(threads_fd.value(), nullptr, &key) == 0)
-    if (bpf_map_delete_elem(threads_fd.value(), &key) != 0) break;
-  return ok_status();
+PythonSupport::~PythonSupport() {
+  uint32_t key = static_cast<uint32_t>(pid_);
+  bpf_map_delete_elem(config_fd_, &key);
+  for (const lp_py_thread_key& k : thread_keys()) bpf_map_delete_elem(threads_fd_, &k);
+}
+
+std::vector<lp_py_thread_key> PythonSupport::thread_keys() const {
+  std::vector<lp_py_thread_key> out;
+  lp_py_thread_key key{}, next{};
+  lp_py_thread_key* prev = nullptr;
+  while (bpf_map_get_next_key(threads_fd_, prev, &next) == 0) {
+    if (next.tgid == static_cast<uint32_t>(pid_)) out.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  return out;
 }
 
 std::string PythonSupport::description() const {
   return fmt::format("CPython {} ({})", layout_.version.str(), image_.path);
+}
+
+std::string PythonSupport::runtime_label() const {
+  return fmt::format("cpython-{}.{}", layout_.version.major, layout_.version.minor);
 }
 
 std::unordered_map<pid_t, std::string> PythonSupport::thread_names() const {
@@ -130,20 +137,14 @@ Status PythonSupport::refresh_threads() {
   std::set<uint64_t> live;
   for (const ThreadStateRef& t : threads.value()) {
     live.insert(t.thread_id);
-    if (bpf_map_update_elem(threads_fd_, &t.thread_id, &t.tstate, BPF_ANY) != 0)
+    lp_py_thread_key key{.tgid = static_cast<uint32_t>(pid_), .pad = 0, .thread_id = t.thread_id};
+    if (bpf_map_update_elem(threads_fd_, &key, &t.tstate, BPF_ANY) != 0)
       return Error::failed("update the Python thread map", std::strerror(errno),
-                           "the target has more threads than lp_py_threads holds");
+                           "the targets have more threads than lp_py_threads holds");
   }
   // Drop threads that are gone (their PyThreadState may be reused memory).
-  std::vector<uint64_t> stale;
-  uint64_t key = 0, next = 0;
-  uint64_t* prev = nullptr;
-  while (bpf_map_get_next_key(threads_fd_, prev, &next) == 0) {
-    if (!live.count(next)) stale.push_back(next);
-    key = next;
-    prev = &key;
-  }
-  for (uint64_t k : stale) bpf_map_delete_elem(threads_fd_, &k);
+  for (const lp_py_thread_key& k : thread_keys())
+    if (!live.count(k.thread_id)) bpf_map_delete_elem(threads_fd_, &k);
   return ok_status();
 }
 

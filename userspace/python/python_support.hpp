@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "bpf/abi.hpp"
 #include "core/error.hpp"
@@ -46,15 +47,15 @@ class PythonSupport {
   // stacks stay native-only). The object must outlive the PythonSupport.
   static Result<std::unique_ptr<PythonSupport>> attach(pid_t pid, bpf_object* obj);
 
-  // Turns the BPF frame walker off and empties its thread map (the target
-  // executed a program that is not a CPython we can walk).
-  static Status detach(bpf_object* obj);
-
+  // Removes this process's entries from the BPF maps.
+  ~PythonSupport();
   PythonSupport(const PythonSupport&) = delete;
   PythonSupport& operator=(const PythonSupport&) = delete;
 
   // "CPython 3.12.1 (/usr/lib/libpython3.12.so.1.0)"
   std::string description() const;
+  // "cpython-3.12": the runtime label of the agent's metrics.
+  std::string runtime_label() const;
 
   // The Python frames of a capture, named and cut into eval-call runs.
   // Re-reads the thread list when the BPF side did not know the thread.
@@ -88,6 +89,9 @@ class PythonSupport {
   // 3.14+: reads the _AsyncioDebug table once the _asyncio module is mapped.
   void find_asyncio_table();
   Status write_config();
+
+  // This process's keys in lp_py_threads.
+  std::vector<lp_py_thread_key> thread_keys() const;
 
   pid_t pid_;
   InterpreterImage image_;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "app/busy_at_attach.hpp"
 #include "top/monotonic_clock.hpp"
 
 namespace loopprof::top {
@@ -11,20 +12,6 @@ namespace {
 void warn(const Error& error, const char* consequence) {
   fmt::print(stderr, "loopprof: warning: {}; {}\n", error.message, consequence);
   if (!error.hint.empty()) fmt::print(stderr, "loopprof: hint: {}\n", error.hint);
-}
-
-// Threads already blocked in a poll-family call at attach are seeded as "in
-// the loop's wait", so their first busy period is measured from its start.
-void seed_waiting_threads(const TargetProcess& target, BpfSession& session) {
-  for (const PollWaiter& waiter : target.poll_waiters()) {
-    lp_thread state{};
-    state.pid = static_cast<__u32>(target.pid());
-    state.loop_family = waiter.family;
-    state.loop_key = waiter.key;
-    state.loop_sp = waiter.user_sp;
-    state.in_wait = LP_IN_LOOP_WAIT;
-    session.seed_thread(waiter.tid, state);
-  }
 }
 
 }  // namespace
@@ -38,14 +25,15 @@ Result<std::unique_ptr<WatchedProcess>> WatchedProcess::attach(pid_t pid,
   std::unique_ptr<WatchedProcess> watched(new WatchedProcess(std::move(target).value(), config));
   WatchedProcess& w = *watched;
 
-  SessionConfig session_config{.pid = pid,
-                               .threshold_ns = config.threshold_ns,
+  SessionConfig session_config{.threshold_ns = config.threshold_ns,
                                .sample_hz = config.sample_hz,
-                               .ringbuf_bytes = config.ringbuf_bytes};
+                               .ringbuf_bytes = config.ringbuf_bytes,
+                               .max_processes = 1};
   auto opened = BpfSession::open(session_config, features);
   if (!opened) return opened.error();
   w.session_ = std::move(opened).value();
   if (auto loaded = w.session_->load(); !loaded) return loaded.error();
+  if (auto watched = w.session_->watch(pid); !watched) return watched.error();
 
   auto python = python::PythonSupport::attach(pid, w.session_->object());
   if (python)
@@ -82,7 +70,7 @@ Result<std::unique_ptr<WatchedProcess>> WatchedProcess::attach(pid_t pid,
       !attached)
     return attached.error();
   w.attach_ns_ = monotonic_ns();
-  seed_waiting_threads(w.target_, *w.session_);
+  loopprof::seed_waiting_threads(w.target_, *w.session_);
   w.last_refresh_ = std::chrono::steady_clock::now();
   std::string runtime = w.python_ ? ", " + w.python_->description()
                         : w.node_ ? ", " + w.node_->description()
