@@ -320,5 +320,24 @@ TEST(Dump, DeadlockedPair) {
   EXPECT_EQ(proc_status(app.pid(), "State").find("t ("), std::string::npos);
 }
 
+// The loop thread stuck in a step of asyncio.run's main Task: dump names the
+// Task (on every interpreter: before 3.14 from Handle._run's handle).
+TEST(Dump, NamesTheRunningTaskOfAStuckLoop) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  for (const auto& python : pythons_to_test()) {
+    SCOPED_TRACE(python);
+    Process app = Process::spawn({python, fixture_source("hung_app.py"), "sleep"});
+    ASSERT_TRUE(app.wait_for_line(Stream::kStdout, "stuck", milliseconds(20000))) << app.describe();
+    Process dump = start_loopprof({"dump", "-p", std::to_string(app.pid()), "--json"});
+    ASSERT_EQ(dump.wait_exit(milliseconds(20000)), 0) << dump.describe();
+    nlohmann::json d = nlohmann::json::parse(dump.text(Stream::kStdout));
+    const nlohmann::json* loop = thread_named(d, "MainThread");
+    ASSERT_TRUE(loop) << d.dump();
+    ASSERT_TRUE(loop->contains("task")) << loop->dump();
+    EXPECT_EQ((*loop)["task"]["name"], "Task-1") << loop->dump();
+    EXPECT_EQ((*loop)["task"]["coroutine"], "main") << loop->dump();
+  }
+}
+
 }  // namespace
 }  // namespace loopprof::test

@@ -60,6 +60,7 @@ void print_text(const LiveProcess& p, const std::string& command, const std::str
     fmt::print("\nThread {} \"{}\"{}: {}\n", t.tid, t.name, loop_text(t), state_text(t, p));
     std::string deadlock = p.deadlock_of(t.tid);
     if (!deadlock.empty()) fmt::print("    DEADLOCK: {}\n", deadlock);
+    if (t.task) fmt::print("    running {}\n", task_text(*t.task));
     for (auto it = t.frames.rbegin(); it != t.frames.rend(); ++it)
       fmt::print("    {}\n", frame_label(*it));
   }
@@ -80,6 +81,10 @@ nlohmann::json to_json(const LiveProcess& p, const std::string& command, const s
                      {"in_loop_wait", t.in_loop_wait},
                      {"python", t.python},
                      {"frames", frames}};
+    if (t.task)
+      j["task"] = {{"name", t.task->name},
+                   {"coroutine", t.task->coroutine},
+                   {"awaited_by", t.task->awaited_by}};
     if (t.state == "blocked") {
       j["syscall"] = t.syscall_nr >= 0 ? nlohmann::json(t.syscall) : nlohmann::json(nullptr);
       j["waiting_on"] = t.waiting_on(p.threads);

@@ -73,6 +73,11 @@ class PythonSupport {
   // `frames`: the capture's merged frames, which name the coroutine before 3.14.
   std::optional<TaskInfo> task(const lp_py_stack& py, const Frames& frames);
 
+  // True once the BPF walker knows asyncio's Handle._run code object (before
+  // 3.14 it is learned from the first capture that shows it), so captures
+  // carry the handle their Task is found from.
+  bool knows_handle_run() const { return layout_.walker.handle_run_code != 0; }
+
   // Re-reads the interpreter's thread list into lp_py_threads.
   Status refresh_threads();
 

@@ -223,6 +223,7 @@ LiveThread ThreadInspector::describe(lp_task_snapshot& s) {
   t.frames = resolver_->resolve(s.cap);
   t.python = std::any_of(t.frames.begin(), t.frames.end(),
                          [](const Frame& f) { return f.kind == FrameKind::python; });
+  if (t.python) t.task = resolver_->task(s.cap, t.frames);
   if (s.on_cpu)
     t.state = "running";
   else if (s.state == 0)
@@ -295,7 +296,16 @@ Result<LiveProcess> ThreadInspector::inspect() {
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   if (python_) (void)python_->refresh_threads();
   fds_.refresh();
+  bool knew_handle_run = python_ && python_->knows_handle_run();
   for (lp_task_snapshot& s : snapshots.value()) process.threads.push_back(describe(s));
+  if (python_ && !knew_handle_run && python_->knows_handle_run()) {
+    // This pass showed the walker asyncio's Handle._run: a second one
+    // captures the handles that name each loop's running Task.
+    if (auto again = session_->take(); again) {
+      process.threads.clear();
+      for (lp_task_snapshot& s : again.value()) process.threads.push_back(describe(s));
+    }
+  }
   if (python_) {
     auto names = python_->thread_names();
     for (LiveThread& t : process.threads)

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "collector/stack_resolver.hpp"
 #include "core/error.hpp"
 #include "model/frame.hpp"
+#include "model/stall.hpp"
 #include "python/python_support.hpp"
 #include "symbols/symbolizer.hpp"
 #include "target/fd_names.hpp"
@@ -38,6 +40,7 @@ struct LiveThread {
   uint32_t off_reason = LP_OFF_OTHER;  // enum lp_off_reason of its blocked state
   uint64_t in_state_ns = 0;            // a lower bound of the time in this state (0: unknown)
   Frames frames;                       // root first
+  std::optional<TaskInfo> task;        // the asyncio Task running on it (Python 3.8+)
   bool python = false;                 // has Python frames
   std::string loop;           // the event loop it runs ("asyncio", "libuv", ...), "" if none
   bool in_loop_wait = false;  // idle, in its loop's own wait
