@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/utf8.hpp"
+
 namespace loopprof::node {
 
 namespace {
@@ -14,19 +16,6 @@ constexpr int kMaxStringDepth = 16;
 // hash table (one slot).
 constexpr int64_t kScopeInfoMaxInlinedLocalNames = 75;
 constexpr int kScopeInfoSlotsScanned = 6;
-
-void append_utf8(std::string& out, uint32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
 
 // One zig-zag VLQ integer (7 bits a byte, low bits first, bit 7: more).
 std::optional<int64_t> decode_int(const std::vector<uint8_t>& bytes, size_t& at) {

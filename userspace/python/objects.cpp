@@ -4,6 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include "core/utf8.hpp"
+
 namespace loopprof::python {
 
 namespace {
@@ -13,26 +15,6 @@ constexpr uint32_t kDictKeys = 32;    // PyDictObject.ma_keys
 constexpr uint32_t kDictValues = 40;  // PyDictObject.ma_values
 constexpr int64_t kManagedDict = -3 * 8;
 constexpr int64_t kManagedValues311 = -4 * 8;
-
-void append_utf8(std::string& out, uint32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xc0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3f));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xe0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (c & 0x3f));
-  } else if (c < 0x110000) {
-    out += static_cast<char>(0xf0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (c & 0x3f));
-  } else {
-    out += '?';
-  }
-}
 
 struct VersionRow {
   int minor;
