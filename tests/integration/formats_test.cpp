@@ -96,6 +96,13 @@ TEST_F(FormatsTest, PprofTotalIsTheStallsDurationsAndPythonFramesHaveFileAndLine
   EXPECT_EQ(total_ns, expected_ns) << raw.substr(0, 3000);
   EXPECT_TRUE(std::regex_search(raw, std::regex(R"(wait_for_cache_lock \S*why_app\.py:\d+)")))
       << raw.substr(0, 5000);
+  // Native mappings carry their GNU build IDs (libc's, as readelf shows it).
+  std::string notes =
+      testing::run_command("readelf -n /usr/lib/x86_64-linux-gnu/libc.so.6", &status);
+  std::smatch libc_id;
+  ASSERT_TRUE(std::regex_search(notes, libc_id, std::regex(R"(Build ID: ([0-9a-f]+))"))) << notes;
+  EXPECT_NE(raw.find("libc.so.6 " + libc_id[1].str()), std::string::npos)
+      << raw.substr(raw.size() > 3000 ? raw.size() - 3000 : 0);
 
   std::string top = testing::run_command(
       "HOME=/tmp go tool pprof -top -sample_index=stall_time " + run_->file("live.pb.gz") + " 2>&1",

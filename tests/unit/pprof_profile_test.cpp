@@ -97,6 +97,17 @@ TEST_F(PprofProfileTest, BuildIdsGoToTheirMappings) {
   EXPECT_NE(raw.find("0123456789abcdef"), std::string::npos) << raw;
 }
 
+TEST_F(PprofProfileTest, MappingsCarryTheBuildIdsOfTheirFrames) {
+  std::vector<Stall> stalls = sample_stalls();
+  for (Stall& stall : stalls)
+    for (WeightedStack& stack : stall.stacks)
+      for (Frame& frame : stack.frames)
+        if (frame.module == "/usr/bin/python3.11") frame.build_id = "49daf84ed369fe58";
+  std::string raw = pprof("-raw", write(encode_pprof(stalls, {})));
+  EXPECT_TRUE(std::regex_search(raw, std::regex(R"(/usr/bin/python3.11 49daf84ed369fe58)")))
+      << raw;
+}
+
 TEST_F(PprofProfileTest, MainBinaryComesFirstAndPythonNamesStayWhole) {
   // The first stall seen has only kernel and Python frames; its Python
   // frame is a module's top level ("<module>").

@@ -24,6 +24,7 @@ struct Frame {
   uint64_t address = 0;
   uint64_t offset = 0;  // offset of address inside module (for module+0xOFF)
   bool inlined = false;
+  std::string build_id;  // GNU build ID of module, hex (native frames; "" unknown)
 
   auto operator<=>(const Frame&) const = default;
   bool operator==(const Frame&) const = default;

@@ -43,6 +43,7 @@ json frame_json(const Frame& f) {
   if (f.address != 0) out["address"] = f.address;
   if (f.offset != 0) out["offset"] = f.offset;
   if (f.inlined) out["inlined"] = true;
+  if (!f.build_id.empty()) out["build_id"] = f.build_id;
   return out;
 }
 
@@ -54,7 +55,8 @@ Frame frame_from(const json& j) {
                .line = j.value("line", uint32_t{0}),
                .address = j.value("address", uint64_t{0}),
                .offset = j.value("offset", uint64_t{0}),
-               .inlined = j.value("inlined", false)};
+               .inlined = j.value("inlined", false),
+               .build_id = j.value("build_id", std::string())};
 }
 
 json labels_json(const Frames& frames) {

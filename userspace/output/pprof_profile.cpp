@@ -80,6 +80,7 @@ struct PprofBuilder::Tables {
   std::vector<pb::Function> functions;
   std::map<std::string, uint64_t> mapping_ids;  // module path
   std::vector<std::string> mapping_paths;
+  std::vector<std::string> mapping_build_ids;  // per mapping_paths ("" unknown)
   std::map<std::string, uint64_t> location_ids;  // key of a frame group
   std::vector<pb::Location> locations;
   using SampleKey = std::tuple<std::vector<uint64_t>, std::string, std::string, std::string,
@@ -111,9 +112,13 @@ struct PprofBuilder::Tables {
     return id;
   }
 
-  uint64_t mapping(const std::string& module) {
+  uint64_t mapping(const std::string& module, const std::string& build_id) {
     auto [it, inserted] = mapping_ids.try_emplace(module, mapping_paths.size() + 1);
-    if (inserted) mapping_paths.push_back(module);
+    if (inserted) {
+      mapping_paths.push_back(module);
+      mapping_build_ids.push_back(build_id);
+    }
+    if (std::string& known = mapping_build_ids[it->second - 1]; known.empty()) known = build_id;
     return it->second;
   }
 
@@ -149,7 +154,7 @@ struct PprofBuilder::Tables {
     if ((outer.kind == FrameKind::native || outer.kind == FrameKind::kernel ||
          outer.kind == FrameKind::unknown) &&
         !outer.module.empty()) {
-      loc.set_mapping_id(mapping(outer.module));
+      loc.set_mapping_id(mapping(outer.module, outer.build_id));
       loc.set_address(outer.address);
     }
     // pprof: the innermost inlined call first, the function holding it last.
@@ -245,8 +250,10 @@ std::string PprofBuilder::encode(const PprofMetadata& metadata) const {
     pb::Mapping* mapping = profile.add_mapping();
     mapping->set_id(i + 1);
     mapping->set_filename(tables.str(path));
-    if (auto it = metadata.build_ids.find(path); it != metadata.build_ids.end())
-      mapping->set_build_id(tables.str(it->second));
+    std::string build_id = tables.mapping_build_ids[i];
+    if (auto it = metadata.build_ids.find(path); build_id.empty() && it != metadata.build_ids.end())
+      build_id = it->second;
+    if (!build_id.empty()) mapping->set_build_id(tables.str(build_id));
     // Frames arrive symbolized: readers must not symbolize them again.
     mapping->set_has_functions(true);
     mapping->set_has_filenames(true);

@@ -7,8 +7,8 @@
 // Labels: cause (the stall's main cause), state (on_cpu/off_cpu), thread,
 // tid, pid. Python frames are functions with file and line; inlined native
 // frames are lines of one location; native frames belong to a mapping per
-// module (with its build ID when the caller knows it); the main binary is
-// the first mapping.
+// module, with the build ID its frames carry (else the one in the metadata);
+// the main binary is the first mapping.
 #pragma once
 
 #include <cstdint>

@@ -126,6 +126,7 @@ class MapsSymbolizer final : public ProcessSymbolizer {
       // A binary without symbols here. A JIT may still have described it.
       if (options_.perf_map && from_perf_map(lookup)) return std::nullopt;
       Frame unnamed = unknown_frame(&mapping, address);
+      unnamed.build_id = module->build_id();
       // Labelled by the start of its function, so samples in it add up.
       if (auto start = module->function_start(*vaddr); start && *start <= *vaddr)
         unnamed.offset = mapping.file_offset_of(lookup) - (*vaddr - *start);
@@ -140,6 +141,7 @@ class MapsSymbolizer final : public ProcessSymbolizer {
       frame.file = s.file;
       frame.line = s.line;
       frame.inlined = s.inlined;
+      frame.build_id = module->build_id();
     }
     return frames;
   }
