@@ -135,7 +135,11 @@ TEST_P(PythonFrames, StallStacksNameThePythonCulpritAndLine) {
           // Native and kernel frames of time.sleep stay below the Python leaf.
           EXPECT_LT(static_cast<size_t>(at) + 1, frames.size())
               << fmt::format("{}", fmt::join(frames, ";"));
-          EXPECT_TRUE(frames.back().ends_with("_[k]")) << frames.back();
+          // The stack the sleep was spent in ends in the kernel; a short
+          // preemption on the way into or out of the syscall legitimately
+          // ends in user space.
+          if (stack.value("weight_us", 0.0) * 2 >= stall->at("duration_ms").get<double>() * 1000)
+            EXPECT_TRUE(frames.back().ends_with("_[k]")) << frames.back();
         }
         found = true;
       }
