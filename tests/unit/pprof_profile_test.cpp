@@ -104,8 +104,7 @@ TEST_F(PprofProfileTest, MappingsCarryTheBuildIdsOfTheirFrames) {
       for (Frame& frame : stack.frames)
         if (frame.module == "/usr/bin/python3.11") frame.build_id = "49daf84ed369fe58";
   std::string raw = pprof("-raw", write(encode_pprof(stalls, {})));
-  EXPECT_TRUE(std::regex_search(raw, std::regex(R"(/usr/bin/python3.11 49daf84ed369fe58)")))
-      << raw;
+  EXPECT_TRUE(std::regex_search(raw, std::regex(R"(/usr/bin/python3.11 49daf84ed369fe58)"))) << raw;
 }
 
 TEST_F(PprofProfileTest, MainBinaryComesFirstAndPythonNamesStayWhole) {

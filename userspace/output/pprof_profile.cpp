@@ -80,7 +80,7 @@ struct PprofBuilder::Tables {
   std::vector<pb::Function> functions;
   std::map<std::string, uint64_t> mapping_ids;  // module path
   std::vector<std::string> mapping_paths;
-  std::vector<std::string> mapping_build_ids;  // per mapping_paths ("" unknown)
+  std::vector<std::string> mapping_build_ids;    // per mapping_paths ("" unknown)
   std::map<std::string, uint64_t> location_ids;  // key of a frame group
   std::vector<pb::Location> locations;
   using SampleKey = std::tuple<std::vector<uint64_t>, std::string, std::string, std::string,

@@ -11,6 +11,7 @@
 #include <map>
 #include <regex>
 #include <sstream>
+
 #include "target/proc_path.hpp"
 
 namespace loopprof::python {

@@ -152,8 +152,7 @@ class MapsSymbolizer final : public ProcessSymbolizer {
     auto fd = mapping.vdso() ? open_vdso_image(pid_, mapping) : open_mapped_file(pid_, mapping);
     std::shared_ptr<ElfModule> module;
     if (fd) {
-      auto path =
-          mapping.vdso() ? mapping.path : proc_dir(pid_) + "/root" + mapping.path;
+      auto path = mapping.vdso() ? mapping.path : proc_dir(pid_) + "/root" + mapping.path;
       auto opened = options_.cache->get(std::move(fd.value()), path, options_.debug_dirs);
       if (opened) module = std::move(opened.value());
     }
