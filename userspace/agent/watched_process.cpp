@@ -6,7 +6,7 @@
 
 #include "agent/runtime_label.hpp"
 #include "app/busy_at_attach.hpp"
-#include "top/monotonic_clock.hpp"
+#include "core/monotonic_clock.hpp"
 
 namespace loopprof::agent {
 
@@ -76,7 +76,7 @@ Result<std::unique_ptr<WatchedProcess>> WatchedProcess::open(pid_t pid, ProcessC
   process->open_native();
   size_t busy =
       seed_busy_loops(pid, context.session, *process->collector_, context.kernel_symbols,
-                      *process->symbols_, process->unwinder_.get(), top::monotonic_ns(), false);
+                      *process->symbols_, process->unwinder_.get(), monotonic_ns(), false);
   if (busy == 0)
     process->release_native();
   else

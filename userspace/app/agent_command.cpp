@@ -24,7 +24,9 @@
 #include "app/exit_code.hpp"
 #include "bpf/bpf_session.hpp"
 #include "bpf/features.hpp"
+#include "core/monotonic_clock.hpp"
 #include "core/unique_fd.hpp"
+#include "symbols/kernel_symbols.hpp"
 #include "symbols/module_cache.hpp"
 #include "symbols/symbolizer.hpp"
 
@@ -36,20 +38,6 @@ uint64_t realtime_ns() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-std::unique_ptr<KernelSymbolizer> open_kernel_symbols() {
-  auto kallsyms = KernelSymbolizer::open("/proc/kallsyms");
-  if (kallsyms) return std::move(kallsyms).value();
-  fmt::print(stderr, "loopprof: warning: {}; kernel frames will show addresses\n",
-             kallsyms.error().message);
-  return KernelSymbolizer::create();
 }
 
 int tick_ms(double threshold_ms) {

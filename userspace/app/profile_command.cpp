@@ -19,12 +19,14 @@
 #include "bpf/features.hpp"
 #include "collector/stack_resolver.hpp"
 #include "collector/stall_collector.hpp"
+#include "core/monotonic_clock.hpp"
 #include "core/output_file.hpp"
 #include "core/unique_fd.hpp"
 #include "latency/step_probe.hpp"
 #include "output/file_outputs.hpp"
 #include "output/sink.hpp"
 #include "python/python_support.hpp"
+#include "symbols/kernel_symbols.hpp"
 #include "symbols/symbolizer.hpp"
 #include "target/target_process.hpp"
 #include "unwind/dwarf_unwinder.hpp"
@@ -32,12 +34,6 @@
 namespace loopprof {
 
 namespace {
-
-uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 struct Outputs {
   std::vector<std::unique_ptr<OutputSink>> owned;
@@ -87,17 +83,6 @@ std::unique_ptr<node::NodeSupport> attach_node(pid_t pid) {
     return nullptr;
   }
   return std::move(node).value();
-}
-
-// Kernel frames are named from /proc/kallsyms; without it they stay addresses.
-std::unique_ptr<KernelSymbolizer> open_kernel_symbols() {
-  auto kallsyms = KernelSymbolizer::open("/proc/kallsyms");
-  if (kallsyms) return std::move(kallsyms).value();
-  fmt::print(stderr, "loopprof: warning: {}; kernel frames will show addresses\n",
-             kallsyms.error().message);
-  if (!kallsyms.error().hint.empty())
-    fmt::print(stderr, "loopprof: hint: {}\n", kallsyms.error().hint);
-  return KernelSymbolizer::create();
 }
 
 // Loops still blocked when loopprof stops: reported once more, marked.

@@ -14,18 +14,16 @@
 
 #include "app/command_support.hpp"
 #include "app/exit_code.hpp"
+#include "core/monotonic_clock.hpp"
 #include "core/unique_fd.hpp"
 #include "top/interval_stats.hpp"
 #include "top/loop_source.hpp"
-#include "top/monotonic_clock.hpp"
 #include "top/terminal_view.hpp"
 #include "top/top_render.hpp"
 
 namespace loopprof {
 
 namespace {
-
-using top::monotonic_ns;
 
 std::string wall_clock() {
   time_t now = time(nullptr);

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "bpf/features.hpp"
+#include "symbols/kernel_symbols.hpp"
 #include "top/loop_source.hpp"
 #include "top/watched_process.hpp"
 
@@ -62,15 +63,6 @@ class ProcessSessions final : public LoopSource {
   std::vector<std::unique_ptr<WatchedProcess>> processes_;
   std::vector<std::string> notices_;
 };
-
-// Kernel frames are named from /proc/kallsyms; without it they stay addresses.
-std::unique_ptr<KernelSymbolizer> open_kernel_symbols() {
-  auto kallsyms = KernelSymbolizer::open("/proc/kallsyms");
-  if (kallsyms) return std::move(kallsyms).value();
-  fmt::print(stderr, "loopprof: warning: {}; kernel frames will show addresses\n",
-             kallsyms.error().message);
-  return KernelSymbolizer::create();
-}
 
 }  // namespace
 

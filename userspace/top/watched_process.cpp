@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "app/busy_at_attach.hpp"
-#include "top/monotonic_clock.hpp"
+#include "core/monotonic_clock.hpp"
 
 namespace loopprof::top {
 

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-namespace loopprof::top {
+namespace loopprof {
 
 inline uint64_t monotonic_ns() {
   timespec ts{};
@@ -13,4 +13,4 @@ inline uint64_t monotonic_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-}  // namespace loopprof::top
+}  // namespace loopprof
