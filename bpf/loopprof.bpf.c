@@ -278,6 +278,19 @@ static __always_inline __u64 current_user_sp(void) {
   return BPF_CORE_READ(regs, sp);
 }
 
+/* The current task's scheduler run time (se.sum_exec_runtime, ns). */
+static __always_inline __u64 current_exec_ns(void) {
+  struct task_struct* task = bpf_get_current_task_btf();
+
+  return BPF_CORE_READ(task, se.sum_exec_runtime);
+}
+
+/* The current thread runs: a switch-in the sched_switch program missed is
+ * repaired and counted (lp_catch_up_switch_in). */
+static __always_inline void catch_up_switch_in(struct lp_thread* t, __u64 now) {
+  if (lp_catch_up_switch_in(t, now, current_exec_ns())) count_drop(LP_MISSED_SWITCH_IN);
+}
+
 static __always_inline int handle_wait_enter(__u32 family, __s32 key) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
   __u32 pid = pid_tgid >> 32, tid = (__u32)pid_tgid;
@@ -292,6 +305,7 @@ static __always_inline int handle_wait_enter(__u32 family, __s32 key) {
   t = thread_state_or_new(pid, tid);
   if (!t) return 0;
   now = bpf_ktime_get_ns();
+  catch_up_switch_in(t, now);
   if (lp_on_wait_enter(t, now, family, key, current_user_sp(), threshold_ns, &end))
     emit_stall(t, pid, tid, &end, 0);
   else if (t->last_busy_ns && t->captured_seq == t->seq)
@@ -305,7 +319,11 @@ static __always_inline int handle_wait_exit(void) {
 
   if (!is_watched(pid_tgid >> 32)) return 0;
   t = thread_state((__u32)pid_tgid);
-  if (t) lp_on_wait_exit(t, bpf_ktime_get_ns());
+  if (t) {
+    __u64 now = bpf_ktime_get_ns();
+    catch_up_switch_in(t, now);
+    lp_on_wait_exit(t, now);
+  }
   return 0;
 }
 
@@ -466,7 +484,9 @@ static __always_inline int handle_switch(void* ctx, struct task_struct* prev,
       emit_thread_exit(prev_tgid, tid, s);
       t = 0; /* deleted at sched_process_exit already */
     }
-    if (t && lp_on_switch_out(t, now, reason)) {
+    if (t && lp_catch_up_switch_in(t, now, BPF_CORE_READ(prev, se.sum_exec_runtime)))
+      count_drop(LP_MISSED_SWITCH_IN);
+    if (t && lp_on_switch_out(t, now, reason, BPF_CORE_READ(prev, se.sum_exec_runtime))) {
       t->off_futex_addr = futex_addr;
       if (switch_out_worth_stacks(t, reason, now)) {
         emit_capture(ctx, t, prev_tgid, tid, LP_CAPTURE_OFFCPU, state, 0, reason);
@@ -589,8 +609,11 @@ static __always_inline void end_loop_thread(__u32 pid, __u32 tid) {
   struct lp_stall_end end = {};
   struct lp_thread* t = thread_state(tid);
 
+  __u64 now = bpf_ktime_get_ns();
+
   if (!t) return;
-  if (lp_on_thread_exit(t, bpf_ktime_get_ns(), threshold_ns, &end))
+  catch_up_switch_in(t, now);
+  if (lp_on_thread_exit(t, now, threshold_ns, &end))
     emit_stall(t, pid, tid, &end, LP_STALL_THREAD_EXIT);
   if (t->iterations) emit_loop_exit(tid, t);
   bpf_map_delete_elem(&threads, &tid);

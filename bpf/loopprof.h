@@ -25,10 +25,11 @@ enum lp_record_type {
 /* Per-thread state that did not fit in its map (keys of the `drops` map,
  * after the record types): counted, never silent. */
 enum lp_map_full {
-  LP_FULL_THREADS = 16,    /* `threads` map: a thread's loop was not followed */
-  LP_FULL_TASK_STATS = 17, /* `task_stats` map: a thread's times were not kept */
+  LP_FULL_THREADS = 16,     /* `threads` map: a thread's loop was not followed */
+  LP_FULL_TASK_STATS = 17,  /* `task_stats` map: a thread's times were not kept */
+  LP_MISSED_SWITCH_IN = 18, /* a busy loop thread ran with no sched_switch seen (repaired) */
 };
-#define LP_DROP_KEYS 18
+#define LP_DROP_KEYS 19
 
 /* Why a thread is off CPU: set at switch-out from the task state and the
  * syscall it is in. The index of lp_thread.cause_ns and lp_task_stats.off_ns. */
@@ -142,6 +143,7 @@ struct lp_thread {
   __u64 max_busy_ns;                /* longest busy period closed so far */
   __u32 busy_hist[LP_HIST_BUCKETS]; /* busy time per iteration (loop lag), log2 us */
   __u64 captured_seq;               /* last busy period a capture was shipped for */
+  __u64 exec_at_out_ns;             /* the task's scheduler run time at its last switch-out */
 };
 
 enum lp_wait_state {

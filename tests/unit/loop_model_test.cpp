@@ -21,8 +21,9 @@ class LoopThread {
   }
   bool loop_wait(__u64 now) { return enter(now, LP_WAIT_EPOLL, kLoopFd, kLoopSp); }
   void exit(__u64 now) { lp_on_wait_exit(&t_, now); }
-  bool out(__u64 now, __u32 reason = LP_OFF_SLEEP) {
-    return lp_on_switch_out(&t_, now, reason) != 0;
+  // exec: the task's scheduler run time at the switch-out (0: not known).
+  bool out(__u64 now, __u32 reason = LP_OFF_SLEEP, __u64 exec = 0) {
+    return lp_on_switch_out(&t_, now, reason, exec) != 0;
   }
   __u64 in(__u64 now) { return lp_on_switch_in(&t_, now); }
 
@@ -245,6 +246,70 @@ TEST(LoopModel, ClosingTheLoopsEpollFdEndsTheLoopUntilItsNextWait) {
   EXPECT_EQ(l.t_.loop_key, 7);
   l.exit(411 * kMs);
   EXPECT_TRUE(l.enter(611 * kMs, LP_WAIT_EPOLL, 7, kDeeperSp));  // its stalls count again
+}
+
+}  // namespace
+
+namespace {
+
+// The sched_switch program sometimes never sees a busy thread switched back in
+// (6.18 under load): the next event of the running thread repairs the interval
+// from the scheduler's run-time counter.
+TEST(LoopModelMissedSwitchIn, ASleepAfterAMissedSwitchInStaysOffCpu) {
+  LoopThread l;
+  l.loop_wait(0);
+  l.exit(10 * kMs);
+  ASSERT_TRUE(l.out(20 * kMs, LP_OFF_RUNQ, 1000 * kMs));  // preempted
+  // Switched back in at 25 ms unseen; runs 10 ms, then sleeps 250 ms.
+  EXPECT_EQ(lp_catch_up_switch_in(&l.t_, 35 * kMs, 1010 * kMs), 1);
+  ASSERT_TRUE(l.out(35 * kMs, LP_OFF_SLEEP, 1010 * kMs));
+  l.in(285 * kMs);
+  ASSERT_TRUE(l.loop_wait(290 * kMs));
+  EXPECT_EQ(l.end_.cause_ns[LP_OFF_SLEEP], 250 * kMs);
+  EXPECT_EQ(l.end_.cause_ns[LP_OFF_RUNQ], 5 * kMs);
+  EXPECT_EQ(l.end_.on_cpu_ns, 10 * kMs + 10 * kMs + 5 * kMs);
+  EXPECT_EQ(l.end_.on_cpu_ns + l.end_.off_cpu_ns, 280 * kMs);
+}
+
+TEST(LoopModelMissedSwitchIn, TheRunTimeSplitsTheIntervalAtAWait) {
+  LoopThread l;
+  l.loop_wait(0);
+  l.exit(10 * kMs);
+  ASSERT_TRUE(l.out(20 * kMs, LP_OFF_FUTEX, 500 * kMs));
+  EXPECT_EQ(lp_catch_up_switch_in(&l.t_, 220 * kMs, 530 * kMs), 1);
+  EXPECT_EQ(l.t_.off_cpu, 0u);
+  ASSERT_TRUE(l.loop_wait(220 * kMs));
+  EXPECT_EQ(l.end_.cause_ns[LP_OFF_FUTEX], 170 * kMs);
+  EXPECT_EQ(l.end_.on_cpu_ns, 10 * kMs + 30 * kMs);
+  EXPECT_EQ(l.end_.off_cpu_ns, 170 * kMs);
+}
+
+TEST(LoopModelMissedSwitchIn, UnknownRunTimeCountsTheIntervalOffCpuAndTooMuchCountsItOn) {
+  LoopThread unknown;
+  unknown.loop_wait(0);
+  unknown.exit(10 * kMs);
+  ASSERT_TRUE(unknown.out(20 * kMs, LP_OFF_SLEEP, 0));
+  EXPECT_EQ(lp_catch_up_switch_in(&unknown.t_, 120 * kMs, 7 * kMs), 1);
+  EXPECT_EQ(unknown.t_.cause_ns[LP_OFF_SLEEP], 100 * kMs);
+
+  LoopThread clamped;  // a run-time counter ahead of the wall clock is clamped
+  clamped.loop_wait(0);
+  clamped.exit(10 * kMs);
+  ASSERT_TRUE(clamped.out(20 * kMs, LP_OFF_SLEEP, 100 * kMs));
+  EXPECT_EQ(lp_catch_up_switch_in(&clamped.t_, 30 * kMs, 900 * kMs), 1);
+  EXPECT_EQ(clamped.t_.off_cpu_ns, 0u);
+  EXPECT_EQ(clamped.t_.on_cpu_ns, 20 * kMs);
+}
+
+TEST(LoopModelMissedSwitchIn, ARunningThreadNeedsNoRepair) {
+  LoopThread l;
+  l.loop_wait(0);
+  l.exit(10 * kMs);
+  EXPECT_EQ(lp_catch_up_switch_in(&l.t_, 20 * kMs, 5 * kMs), 0);
+  ASSERT_TRUE(l.out(20 * kMs, LP_OFF_SLEEP, 5 * kMs));
+  l.in(30 * kMs);
+  EXPECT_EQ(lp_catch_up_switch_in(&l.t_, 40 * kMs, 15 * kMs), 0);
+  EXPECT_EQ(l.t_.cause_ns[LP_OFF_SLEEP], 10 * kMs);
 }
 
 }  // namespace

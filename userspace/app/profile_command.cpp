@@ -251,6 +251,7 @@ int run_profile(const ProfileOptions& options) {
       .stop_reason = stop_reason};
   base.map_full = session->map_full();
   base.max_threads = session->max_threads();
+  base.missed_switch_ins = session->missed_switch_ins();
   session.reset();  // detach before writing outputs
   if (collector.malformed_records() > 0) base.dropped["malformed"] = collector.malformed_records();
 

@@ -80,6 +80,9 @@ class BpfSession {
   // Updates lost because a per-thread map was full (map name -> count): more
   // live threads at once than max_threads.
   std::map<std::string, uint64_t> map_full() const;
+  // Switch-ins of busy loop threads the sched_switch program did not see,
+  // repaired from the scheduler's run-time counter (lp_catch_up_switch_in).
+  uint64_t missed_switch_ins() const { return drop_count(LP_MISSED_SWITCH_IN); }
   uint32_t max_threads() const { return config_.max_threads; }
   size_t attached_programs() const { return links_.size(); }
 

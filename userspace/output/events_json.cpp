@@ -299,6 +299,7 @@ json summary_to_json(const Summary& summary) {
           {"threads_not_shown_ns", times_ns_json(summary.threads_not_shown_times)},
           {"threads_exited", summary.threads_exited},
           {"map_full", summary.map_full},
+          {"missed_switch_ins", summary.missed_switch_ins},
           {"callbacks", std::move(callbacks)},
           {"callback_method", summary.callback_method},
           {"tasks", std::move(tasks)},
@@ -355,6 +356,7 @@ Summary summary_from_json(const json& j) {
                                .worst_ns = t.at("ns").at("worst_step"),
                                .stalls = t.at("stalls")});
   summary.map_full = j.value("map_full", std::map<std::string, uint64_t>{});
+  summary.missed_switch_ins = j.value("missed_switch_ins", uint64_t{0});
   for (const json& c : j.at("callbacks")) {
     const json& ns = c.at("ns");
     summary.callbacks.push_back({.callback = c.at("callback"),

@@ -64,6 +64,7 @@ struct Summary {
   size_t threads_exited = 0;                 // threads that exited while traced
   std::map<std::string, uint64_t> map_full;  // per-thread map -> updates lost (map full)
   uint32_t max_threads = 0;                  // size of the per-thread maps
+  uint64_t missed_switch_ins = 0;            // repaired scheduler events (see BpfSession)
   std::vector<CallbackRow> callbacks;        // per coroutine / callback
   std::string callback_method;               // how callback times were measured
   std::vector<TaskRow> tasks;                // per asyncio Task (same method)

@@ -141,6 +141,12 @@ class TextReport final : public OutputSink {
                    "lost {} updates of per-thread map {}: the target had more than {} live "
                    "threads at once; those threads' times and loops are missing\n",
                    count, map, summary.max_threads);
+    if (summary.missed_switch_ins > 0)
+      fmt::print(out_,
+                 "{} switch-ins of busy loop threads were not seen by the scheduler probe "
+                 "(heavy load); their on/off-CPU split comes from the scheduler's run-time "
+                 "counter instead\n",
+                 summary.missed_switch_ins);
     for (const auto& [kind, count] : summary.dropped)
       if (count > 0)
         fmt::print(out_,
