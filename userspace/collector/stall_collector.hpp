@@ -7,11 +7,13 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "bpf/abi.hpp"
 #include "collector/cause_tracker.hpp"
+#include "collector/pending_samples.hpp"
 #include "collector/stack_resolver.hpp"
 #include "collector/stall_assembler.hpp"
 #include "collector/summary_builder.hpp"
@@ -65,6 +67,8 @@ class StallCollector {
  private:
   void on_stall(const lp_stall_record& record);
   void on_capture(const lp_capture_record& record);
+  bool defer_sample(const lp_capture_record& record);
+  void resolve_pending(pid_t tid, uint64_t seq);
   void on_resume(const lp_resume_record& record);
   void on_loop_exit(const lp_loop_exit_record& record);
   void on_wake(const lp_wake_record& record);
@@ -84,6 +88,11 @@ class StallCollector {
   StallAssembler assembler_;
   CauseTracker causes_;
   CallbackStats callbacks_;
+  // Samples of busy periods not past the threshold yet, stacks unresolved.
+  PendingSamples pending_;
+  // Threads seen running asyncio's Handle._run in Python: no native loop
+  // (uvloop) can name their steps, so a sample without it has no callback.
+  std::unordered_set<pid_t> asyncio_threads_;
   struct OffCpuStep {
     std::string callback;
     std::optional<TaskInfo> task;
