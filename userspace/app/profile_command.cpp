@@ -200,7 +200,8 @@ int run_profile(const ProfileOptions& options) {
       }
     }
     if (auto consumed = session->consume(); !consumed) return fail(consumed.error());
-    collector.check_ongoing(session->threads(), monotonic_ns());
+    const uint64_t now_ns = monotonic_ns();
+    collector.check_ongoing(session->threads_polled(now_ns, tick * 1'000'000ull), now_ns);
     // An exec of the target (from the kernel's record): re-read the process.
     if (collector.take_exec()) exec_follower.on_exec(target->command());
     exec_follower.tick();
