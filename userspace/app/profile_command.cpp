@@ -254,6 +254,11 @@ int run_profile(const ProfileOptions& options) {
   base.max_threads = session->max_threads();
   session.reset();  // detach before writing outputs
   if (collector.malformed_records() > 0) base.dropped["malformed"] = collector.malformed_records();
+  if (options.verbose)
+    fmt::print(stderr,
+               "loopprof: {} CPU samples, {} of them resolved to stacks (the others were of busy "
+               "periods that ended below the threshold)\n",
+               collector.samples(), collector.samples_resolved());
 
   Summary summary = collector.summary().build(std::move(base));
   for (const auto& sink : outputs->owned)

@@ -119,7 +119,11 @@ void StallCollector::on_capture(const lp_capture_record& record) {
   pid_t tid = static_cast<pid_t>(record.tid);
   if (record.pid == static_cast<__u32>(target_.pid())) lifecycle_.saw(tid);
   target_.thread_name(tid);  // remember it while the thread exists
-  if (record.kind == LP_CAPTURE_SAMPLE && defer_sample(record)) return;
+  if (record.kind == LP_CAPTURE_SAMPLE) {
+    ++samples_;
+    if (defer_sample(record)) return;
+    ++samples_resolved_;
+  }
   Frames frames = resolver_.resolve(record);
   std::optional<TaskInfo> task;
   if (record.kind != LP_CAPTURE_WAKER) task = resolver_.task(record, frames);
@@ -164,8 +168,10 @@ bool StallCollector::defer_sample(const lp_capture_record& record) {
 // Busy period `seq` of `tid` reached the threshold: its kept samples become
 // stacks of the stall.
 void StallCollector::resolve_pending(pid_t tid, uint64_t seq) {
-  for (const PendingSamples::Sample& sample : pending_.take(tid, seq))
+  for (const PendingSamples::Sample& sample : pending_.take(tid, seq)) {
+    ++samples_resolved_;
     assembler_.on_sample(tid, seq, resolver_.resolve(*sample));
+  }
 }
 
 void StallCollector::on_loop_exit(const lp_loop_exit_record& record) {

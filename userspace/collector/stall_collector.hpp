@@ -53,6 +53,10 @@ class StallCollector {
   void note_task_stats(const std::vector<std::pair<pid_t, lp_task_stats>>& stats);
   const SummaryBuilder& summary();
   uint64_t malformed_records() const { return malformed_records_; }
+  // CPU samples received, and those whose stacks were resolved (the others
+  // were of busy periods that ended below the threshold).
+  uint64_t samples() const { return samples_; }
+  uint64_t samples_resolved() const { return samples_resolved_; }
   bool saw_loop() const { return saw_loop_; }
   // Every per-thread table subscribes here; sweep it with the live threads.
   ThreadLifecycle& lifecycle() { return lifecycle_; }
@@ -103,6 +107,8 @@ class StallCollector {
   std::set<std::pair<pid_t, uint64_t>> reported_ongoing_;  // (tid, seq)
   ThreadLifecycle lifecycle_;  // declared last: handlers point at the tables above
   uint64_t malformed_records_ = 0;
+  uint64_t samples_ = 0;
+  uint64_t samples_resolved_ = 0;
   uint64_t execs_ = 0;
   bool exec_pending_ = false;
   bool saw_loop_ = false;
