@@ -147,9 +147,9 @@ void ProcessManager::on_record(const void* data, size_t size) {
   if (it != processes_.end()) it->second->on_record(data, size);
 }
 
-void ProcessManager::update(uint64_t now_ns) {
+void ProcessManager::update(uint64_t now_ns, uint64_t tick_ns) {
   std::unordered_map<pid_t, std::vector<std::pair<pid_t, lp_thread>>> by_pid;
-  for (auto& entry : context_.session.threads())
+  for (auto& entry : context_.session.threads_polled(now_ns, tick_ns))
     by_pid[static_cast<pid_t>(entry.second.pid)].push_back(entry);
   for (auto& [pid, process] : processes_) process->update(by_pid[pid], now_ns);
 }

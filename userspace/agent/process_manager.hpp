@@ -37,8 +37,8 @@ class ProcessManager {
   // waiting in a poll-family call now.
   void scan();
   void on_record(const void* data, size_t size);
-  // Ongoing stalls (each tick).
-  void update(uint64_t now_ns);
+  // Ongoing stalls (each tick, at most tick_ns apart).
+  void update(uint64_t now_ns, uint64_t tick_ns);
   // Exits, execs, Python threads, grace periods (about once a second).
   void maintain(std::chrono::steady_clock::time_point now);
   // Reads the kernel's per-thread counters into the metrics (each scrape).

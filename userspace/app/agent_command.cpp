@@ -149,7 +149,7 @@ int run_agent(const AgentOptions& options) {
       }
     }
     if (auto consumed = session->consume(); !consumed) return fail(consumed.error());
-    manager.update(monotonic_ns());
+    manager.update(monotonic_ns(), tick * 1'000'000ull);
     auto now = std::chrono::steady_clock::now();
     if (now - last_maintenance >= std::chrono::seconds(1)) {
       last_maintenance = now;

@@ -200,7 +200,8 @@ int run_profile(const ProfileOptions& options) {
       }
     }
     if (auto consumed = session->consume(); !consumed) return fail(consumed.error());
-    collector.check_ongoing(session->threads(), monotonic_ns());
+    const uint64_t now_ns = monotonic_ns();
+    collector.check_ongoing(session->threads_polled(now_ns, tick * 1'000'000ull), now_ns);
     // An exec of the target (from the kernel's record): re-read the process.
     if (collector.take_exec()) exec_follower.on_exec(target->command());
     exec_follower.tick();
@@ -254,6 +255,11 @@ int run_profile(const ProfileOptions& options) {
   base.missed_switch_ins = session->missed_switch_ins();
   session.reset();  // detach before writing outputs
   if (collector.malformed_records() > 0) base.dropped["malformed"] = collector.malformed_records();
+  if (options.verbose)
+    fmt::print(stderr,
+               "loopprof: {} CPU samples, {} of them resolved to stacks (the others were of busy "
+               "periods that ended below the threshold)\n",
+               collector.samples(), collector.samples_resolved());
 
   Summary summary = collector.summary().build(std::move(base));
   for (const auto& sink : outputs->owned)

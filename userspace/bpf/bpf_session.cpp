@@ -240,6 +240,37 @@ std::vector<std::pair<pid_t, lp_thread>> BpfSession::threads() const {
   return read_tid_map<lp_thread>(bpf_map__fd(skel_->maps.threads));
 }
 
+std::vector<std::pair<pid_t, lp_thread>> BpfSession::threads_polled(uint64_t now_ns,
+                                                                    uint64_t tick_ns) {
+  // A busy period reaches the threshold threshold_ns after its start, at the
+  // earliest; one that has not started yet, after now.
+  const uint64_t lead_ns = config_.threshold_ns > tick_ns ? config_.threshold_ns - tick_ns : 0;
+  auto due = [&](const lp_thread& state) {
+    return (state.busy_start_ns ? state.busy_start_ns : now_ns) + lead_ns;
+  };
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_full_scan_ >= kFullScanInterval) {
+    last_full_scan_ = now;
+    auto all = threads();
+    polled_.clear();
+    for (const auto& [tid, state] : all) polled_.push_back({static_cast<__u32>(tid), due(state)});
+    return all;
+  }
+  std::vector<std::pair<pid_t, lp_thread>> out;
+  const int fd = bpf_map__fd(skel_->maps.threads);
+  for (Polled& p : polled_) {
+    if (p.due_ns > now_ns) continue;
+    lp_thread state{};
+    if (bpf_map_lookup_elem(fd, &p.tid, &state) != 0) {
+      p.due_ns = UINT64_MAX;  // gone: until the next scan
+      continue;
+    }
+    p.due_ns = due(state);
+    out.emplace_back(static_cast<pid_t>(p.tid), state);
+  }
+  return out;
+}
+
 std::vector<std::pair<pid_t, lp_task_stats>> BpfSession::task_stats() const {
   return read_tid_map<lp_task_stats>(bpf_map__fd(skel_->maps.task_stats));
 }

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -71,6 +72,17 @@ class BpfSession {
 
   // Loop threads of every watched process (key: tid; the value has the pid).
   std::vector<std::pair<pid_t, lp_thread>> threads() const;
+  // The loop threads whose busy period may have reached the threshold, for
+  // a caller that checks for ongoing stalls every `tick_ns`. A scan of the
+  // whole map visits every bucket of a map sized for max_threads (65536 in
+  // the agent) however few threads it holds, and one lookup per thread per
+  // tick added up too: so the map is scanned at most once per
+  // kFullScanInterval, and in between a thread is looked up only from a
+  // tick before its busy period could reach the threshold (idle when last
+  // seen: threshold - tick later). A thread that starts looping shows at the
+  // next scan; stall records come as stalls end, whatever this returns.
+  std::vector<std::pair<pid_t, lp_thread>> threads_polled(uint64_t now_ns, uint64_t tick_ns);
+  static constexpr std::chrono::milliseconds kFullScanInterval{1000};
   // Time accounting and histograms of every watched thread seen so far.
   std::vector<std::pair<pid_t, lp_task_stats>> task_stats() const;
   // Inserts state for a thread not yet known to the BPF side; false if it
@@ -98,6 +110,12 @@ class BpfSession {
   std::vector<bpf_link*> links_;
   ring_buffer* ring_ = nullptr;
   RecordHandler handler_;
+  struct Polled {
+    __u32 tid = 0;
+    uint64_t due_ns = 0;  // look it up again from then on
+  };
+  std::vector<Polled> polled_;  // threads_polled(): found by the last full scan
+  std::chrono::steady_clock::time_point last_full_scan_{};
 };
 
 }  // namespace loopprof

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "latency/callback_stats.hpp"
 #include "unwind/user_stack.hpp"
 
 namespace loopprof {
@@ -70,6 +71,17 @@ Frames StackResolver::resolve(const lp_capture_record& record) {
   frames.insert(frames.end(), kernel.begin(), kernel.end());
   if (frames.empty()) frames.push_back(Frame{.kind = FrameKind::unknown, .name = "[no stack]"});
   return frames;
+}
+
+std::optional<LoopStep> StackResolver::loop_step(const lp_capture_record& record) {
+  if (!python_) return LoopStep{};  // no Python frames: no callback, no Task
+  auto frames = python_->step_frames(record.py);
+  if (!frames) return std::nullopt;
+  LoopStep step;
+  step.callback = callback_of(*frames);
+  step.handle_run = frames->empty() ? LoopStep::HandleRun::not_seen : LoopStep::HandleRun::python;
+  if (record.kind != LP_CAPTURE_WAKER) step.task = python_->task(record.py, *frames);
+  return step;
 }
 
 }  // namespace loopprof

@@ -3,6 +3,9 @@
 // the interpreter's eval frames), then kernel frames.
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include "bpf/abi.hpp"
 #include "model/frame.hpp"
 #include "node/node_support.hpp"
@@ -11,6 +14,19 @@
 #include "unwind/dwarf_unwinder.hpp"
 
 namespace loopprof {
+
+// What the per-callback table needs from one capture: the callback under the
+// loop's Handle._run ("" if none) and the asyncio Task it ran in.
+struct LoopStep {
+  enum class HandleRun {
+    no_python,  // not a Python target: no callback, no Task, whatever the stack
+    python,     // the Python frames hold asyncio's Handle._run: `callback` is exact
+    not_seen,   // they do not: "" unless a native loop's Handle__run (uvloop) is there
+  };
+  std::string callback;
+  std::optional<TaskInfo> task;
+  HandleRun handle_run = HandleRun::no_python;
+};
 
 class StackResolver {
  public:
@@ -21,6 +37,12 @@ class StackResolver {
       : kernel_(kernel), process_(process), unwinder_(unwinder), python_(python) {}
 
   Frames resolve(const lp_capture_record& record);
+  // The capture's LoopStep, read without unwinding or naming its whole stack
+  // (two Python frames at most). nullopt when only resolve() can tell: the
+  // Python support does not know Handle._run yet, and so on. With
+  // HandleRun::not_seen the caller decides whether the thread may run a
+  // native loop.
+  std::optional<LoopStep> loop_step(const lp_capture_record& record);
   // JavaScript frames for a V8 target (may be null).
   void set_node(node::NodeSupport* node) { node_ = node; }
   // The DWARF unwinder to use from now on (null: frame pointers only).

@@ -84,6 +84,8 @@ void StallCollector::subscribe_tables() {
     causes_.forget(tid);
     notes_.forget(tid);
     callbacks_.forget(tid);
+    pending_.forget(tid);
+    asyncio_threads_.erase(tid);
     off_cpu_step_.erase(tid);
     reported_ongoing_.erase(reported_ongoing_.lower_bound({tid, 0}),
                             reported_ongoing_.upper_bound({tid, UINT64_MAX}));
@@ -95,7 +97,8 @@ void StallCollector::subscribe_tables() {
 size_t StallCollector::thread_entries() const {
   return lifecycle_.tracked() + assembler_.threads_tracked() + causes_.threads_tracked() +
          notes_.threads_tracked() + off_cpu_step_.size() + reported_ongoing_.size() +
-         callbacks_.threads_tracked() + summary_.live_rows() + target_.names_kept();
+         callbacks_.threads_tracked() + pending_.threads_tracked() + asyncio_threads_.size() +
+         summary_.live_rows() + target_.names_kept();
 }
 
 void StallCollector::on_thread_exit(const lp_thread_exit_record& record) {
@@ -116,6 +119,11 @@ void StallCollector::on_capture(const lp_capture_record& record) {
   pid_t tid = static_cast<pid_t>(record.tid);
   if (record.pid == static_cast<__u32>(target_.pid())) lifecycle_.saw(tid);
   target_.thread_name(tid);  // remember it while the thread exists
+  if (record.kind == LP_CAPTURE_SAMPLE) {
+    ++samples_;
+    if (defer_sample(record)) return;
+    ++samples_resolved_;
+  }
   Frames frames = resolver_.resolve(record);
   std::optional<TaskInfo> task;
   if (record.kind != LP_CAPTURE_WAKER) task = resolver_.task(record, frames);
@@ -135,6 +143,34 @@ void StallCollector::on_capture(const lp_capture_record& record) {
       notes_.on_switch_out(record, frames);
       off_cpu_step_[tid] = OffCpuStep{callback_of(frames), std::move(task)};
       assembler_.on_switch_out(tid, record.seq, record.ts_ns, std::move(frames));
+  }
+}
+
+// A CPU sample of a busy period not known to be a stall: the per-callback
+// table takes what it needs from it now (LoopStep), its stack waits in
+// pending_ until the busy period reaches the threshold (resolve_pending) or
+// ends below it (on_busy_end). False: resolve it now.
+bool StallCollector::defer_sample(const lp_capture_record& record) {
+  pid_t tid = static_cast<pid_t>(record.tid);
+  if (reported_ongoing_.count({tid, record.seq})) return false;  // a stall already
+  std::optional<LoopStep> step = resolver_.loop_step(record);
+  if (!step) return false;
+  if (step->handle_run == LoopStep::HandleRun::python)
+    asyncio_threads_.insert(tid);
+  else if (step->handle_run == LoopStep::HandleRun::not_seen && !asyncio_threads_.count(tid))
+    return false;  // uvloop's native Handle__run shows only in the whole stack
+  if (!pending_.keep(record)) return false;
+  if (callbacks_.precise()) callbacks_.note_callback(tid, record.ts_ns, step->callback, step->task);
+  callbacks_.on_sampled_step(tid, record.seq, step->callback, step->task);
+  return true;
+}
+
+// Busy period `seq` of `tid` reached the threshold: its kept samples become
+// stacks of the stall.
+void StallCollector::resolve_pending(pid_t tid, uint64_t seq) {
+  for (const PendingSamples::Sample& sample : pending_.take(tid, seq)) {
+    ++samples_resolved_;
+    assembler_.on_sample(tid, seq, resolver_.resolve(*sample));
   }
 }
 
@@ -179,6 +215,7 @@ void StallCollector::on_step(const lp_step_record& record) {
 }
 
 void StallCollector::on_busy_end(const lp_busy_end_record& record) {
+  pending_.drop(static_cast<pid_t>(record.tid), record.seq);
   callbacks_.on_busy_end(static_cast<pid_t>(record.tid), record.seq, record.duration_ns);
 }
 
@@ -211,6 +248,7 @@ void StallCollector::on_stall(const lp_stall_record& record) {
                    .duration_ns = record.end_ns - record.start_ns,
                    .on_cpu_ns = record.on_cpu_ns,
                    .off_cpu_ns = record.off_cpu_ns};
+  resolve_pending(tid, record.seq);
   Stall stall = assembler_.finish(tid, times);
   stall.task = callbacks_.main_task(tid, record.seq);
   if (stall.task) callbacks_.note_stall(*stall.task);
@@ -247,6 +285,7 @@ Stall StallCollector::ongoing_stall(pid_t tid, const lp_thread& state, uint64_t 
                    .duration_ns = elapsed,
                    .on_cpu_ns = on_cpu,
                    .off_cpu_ns = off_cpu};
+  resolve_pending(tid, state.seq);
   Stall stall = assembler_.ongoing(tid, times, now_ns);
   stall.task = callbacks_.main_task(tid, state.seq);
   CauseTimes cause{};

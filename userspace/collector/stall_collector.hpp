@@ -7,11 +7,13 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "bpf/abi.hpp"
 #include "collector/cause_tracker.hpp"
+#include "collector/pending_samples.hpp"
 #include "collector/stack_resolver.hpp"
 #include "collector/stall_assembler.hpp"
 #include "collector/summary_builder.hpp"
@@ -51,6 +53,10 @@ class StallCollector {
   void note_task_stats(const std::vector<std::pair<pid_t, lp_task_stats>>& stats);
   const SummaryBuilder& summary();
   uint64_t malformed_records() const { return malformed_records_; }
+  // CPU samples received, and those whose stacks were resolved (the others
+  // were of busy periods that ended below the threshold).
+  uint64_t samples() const { return samples_; }
+  uint64_t samples_resolved() const { return samples_resolved_; }
   bool saw_loop() const { return saw_loop_; }
   // Every per-thread table subscribes here; sweep it with the live threads.
   ThreadLifecycle& lifecycle() { return lifecycle_; }
@@ -65,6 +71,8 @@ class StallCollector {
  private:
   void on_stall(const lp_stall_record& record);
   void on_capture(const lp_capture_record& record);
+  bool defer_sample(const lp_capture_record& record);
+  void resolve_pending(pid_t tid, uint64_t seq);
   void on_resume(const lp_resume_record& record);
   void on_loop_exit(const lp_loop_exit_record& record);
   void on_wake(const lp_wake_record& record);
@@ -84,6 +92,11 @@ class StallCollector {
   StallAssembler assembler_;
   CauseTracker causes_;
   CallbackStats callbacks_;
+  // Samples of busy periods not past the threshold yet, stacks unresolved.
+  PendingSamples pending_;
+  // Threads seen running asyncio's Handle._run in Python: no native loop
+  // (uvloop) can name their steps, so a sample without it has no callback.
+  std::unordered_set<pid_t> asyncio_threads_;
   struct OffCpuStep {
     std::string callback;
     std::optional<TaskInfo> task;
@@ -94,6 +107,8 @@ class StallCollector {
   std::set<std::pair<pid_t, uint64_t>> reported_ongoing_;  // (tid, seq)
   ThreadLifecycle lifecycle_;  // declared last: handlers point at the tables above
   uint64_t malformed_records_ = 0;
+  uint64_t samples_ = 0;
+  uint64_t samples_resolved_ = 0;
   uint64_t execs_ = 0;
   bool exec_pending_ = false;
   bool saw_loop_ = false;

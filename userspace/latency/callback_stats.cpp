@@ -125,7 +125,12 @@ void CallbackStats::on_step(pid_t tid, uint64_t start_ns, uint64_t end_ns) {
 
 void CallbackStats::on_sample(pid_t tid, uint64_t seq, const Frames& frames,
                               const std::optional<TaskInfo>& task) {
-  credit(tid, seq, callback_of(frames), task, sample_period_ns_);
+  on_sampled_step(tid, seq, callback_of(frames), task);
+}
+
+void CallbackStats::on_sampled_step(pid_t tid, uint64_t seq, const std::string& callback,
+                                    const std::optional<TaskInfo>& task) {
+  credit(tid, seq, callback, task, sample_period_ns_);
 }
 
 void CallbackStats::on_off_cpu(pid_t tid, uint64_t seq, const std::string& callback,

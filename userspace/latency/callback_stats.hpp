@@ -59,6 +59,9 @@ class CallbackStats {
 
   void on_sample(pid_t tid, uint64_t seq, const Frames& frames,
                  const std::optional<TaskInfo>& task = std::nullopt);
+  // The same, with the callback already named (callback_of() of its frames).
+  void on_sampled_step(pid_t tid, uint64_t seq, const std::string& callback,
+                       const std::optional<TaskInfo>& task = std::nullopt);
   void on_off_cpu(pid_t tid, uint64_t seq, const std::string& callback, uint64_t off_ns,
                   const std::optional<TaskInfo>& task = std::nullopt);
   // The busy period `seq` of `tid` ended after duration_ns (measured in the

@@ -1,6 +1,9 @@
 #include "python/code_objects.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cstring>
+#include <utility>
 
 #include "python/line_table.hpp"
 #include "python/objects.hpp"
@@ -10,6 +13,18 @@ namespace loopprof::python {
 namespace {
 constexpr uint64_t kMaxLineTableBytes = 1 << 20;
 constexpr size_t kMaxCacheEntries = 1 << 16;
+using HeaderBytes = std::array<uint8_t, 256>;
+
+// A field at `at` of the object at `code`: from `span` (the object's bytes
+// from span_at on) when it was read whole, else read on its own.
+template <typename T>
+std::optional<T> field(const MemoryReader& memory, uint64_t code, const uint8_t* span,
+                       uint32_t span_at, uint32_t at) {
+  if (!span) return memory.value<T>(code + at);
+  T v{};
+  std::memcpy(&v, span + (at - span_at), sizeof(v));
+  return v;
+}
 
 }  // namespace
 
@@ -18,18 +33,34 @@ CodeObjects::CodeObjects(const MemoryReader& memory, const InterpreterLayout& la
     : memory_(memory), layout_(layout), code_type_(code_type) {}
 
 std::optional<CodeObjects::Header> CodeObjects::header(uint64_t code) const {
+  // Checked on every use of a cached entry: one read of the span that holds
+  // the fields, rather than one read (one process_vm_readv) per field.
+  const uint32_t name_at =
+      layout_.code_qualname != kNoOffset ? layout_.code_qualname : layout_.code_name;
+  const bool sized = layout_.code_code_adaptive != kNoOffset;  // 3.11+: a PyVarObject
+  const std::pair<uint32_t, uint32_t> fields[] = {
+      {layout_.object_type, 8},      {name_at, 8},
+      {layout_.code_filename, 8},    {layout_.code_linetable, 8},
+      {layout_.code_firstlineno, 4}, {sized ? layout_.object_size : layout_.object_type, 8}};
+  uint32_t lo = UINT32_MAX, hi = 0;
+  for (const auto& [at, size] : fields) {
+    lo = std::min(lo, at);
+    hi = std::max(hi, at + size);
+  }
+  HeaderBytes span;
+  const bool whole = hi - lo <= span.size() && memory_.read(code + lo, span.data(), hi - lo);
+  const uint8_t* bytes = whole ? span.data() : nullptr;  // else: a gap in readable memory
   Header h;
-  auto type = memory_.value<uint64_t>(code + layout_.object_type);
-  auto name = memory_.value<uint64_t>(
-      code + (layout_.code_qualname != kNoOffset ? layout_.code_qualname : layout_.code_name));
-  auto filename = memory_.value<uint64_t>(code + layout_.code_filename);
-  auto table = memory_.value<uint64_t>(code + layout_.code_linetable);
-  auto first = memory_.value<int32_t>(code + layout_.code_firstlineno);
+  auto type = field<uint64_t>(memory_, code, bytes, lo, layout_.object_type);
+  auto name = field<uint64_t>(memory_, code, bytes, lo, name_at);
+  auto filename = field<uint64_t>(memory_, code, bytes, lo, layout_.code_filename);
+  auto table = field<uint64_t>(memory_, code, bytes, lo, layout_.code_linetable);
+  auto first = field<int32_t>(memory_, code, bytes, lo, layout_.code_firstlineno);
   if (!type || !name || !filename || !table || !first) return std::nullopt;
   if (code_type_ != 0 && *type != code_type_) return std::nullopt;
   if (*first < 0) return std::nullopt;
-  if (layout_.code_code_adaptive != kNoOffset) {  // 3.11+: a PyVarObject of code units
-    auto units = memory_.value<int64_t>(code + layout_.object_size);
+  if (sized) {
+    auto units = field<int64_t>(memory_, code, bytes, lo, layout_.object_size);
     if (!units || *units <= 0 || *units > (1 << 24)) return std::nullopt;
     h.code_units = *units;
   }

@@ -196,6 +196,34 @@ PythonStack PythonSupport::resolve(const lp_py_stack& py) {
   return out;
 }
 
+std::optional<Frames> PythonSupport::step_frames(const lp_py_stack& py) {
+  const uint64_t handle_run = layout_.walker.handle_run_code;
+  if (handle_run == 0 || (py.flags & LP_PY_NO_THREAD)) return std::nullopt;
+  find_asyncio_table();
+  const int depth = static_cast<int>(std::min<uint32_t>(py.depth, LP_PY_MAX_DEPTH));
+  int at = 0;  // leaf first: the first Handle._run is the leafmost
+  while (at < depth && py.frames[at].code != handle_run) at++;
+  if (at == depth) return Frames{};
+  Frames out;
+  for (int i = at; i >= 0; i--) {
+    const lp_py_frame& f = py.frames[i];
+    if (f.code == 0) continue;  // a C-stack shim
+    const CodeInfo* info = code_.get(f.code);
+    if (!info) {
+      if (i == at) return std::nullopt;
+      continue;  // resolve() drops unreadable frames too
+    }
+    Frame frame;
+    frame.kind = FrameKind::python;
+    frame.name = info->name;
+    frame.file = info->filename;
+    frame.address = f.code;
+    out.push_back(std::move(frame));
+    if (out.size() == 2) break;
+  }
+  return out;
+}
+
 namespace {
 // The coroutine (or callback) function run under asyncio's Handle._run.
 std::string function_under_handle_run(const Frames& frames) {

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -64,6 +65,14 @@ class PythonSupport {
   // Native frames (root first) with the eval frames replaced by the Python
   // frames of the capture: what the collector should output.
   Frames merge(const Frames& native_root_first, const lp_py_stack& py);
+
+  // The frames the per-callback table needs from a capture, named without
+  // naming the rest of its stack: asyncio's Handle._run (the leafmost one)
+  // and the first Python frame leafward of it, root first; empty when the
+  // Python frames hold no Handle._run. nullopt when that cannot be told this
+  // way (Handle._run not known yet, a thread the walker did not know):
+  // resolve() the whole capture then.
+  std::optional<Frames> step_frames(const lp_py_stack& py);
 
   // TID -> the name the program gave the thread (Python `threading`), for
   // the threads that have one; read now from the target's memory.
