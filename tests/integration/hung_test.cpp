@@ -406,5 +406,34 @@ TEST(Dump, NamesTheOwnerOfAnRLock) {
   EXPECT_TRUE((*loop)["lock_holder"].is_null()) << loop->dump();
 }
 
+// Two threads each holding the RLock the other waits for: dump finds the
+// cycle from the RLocks' owners (a cycle of pthread mutexes: DeadlockedPair).
+TEST(Dump, DeadlockOfTwoRLocks) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  for (const auto& python : pythons_to_test()) {
+    SCOPED_TRACE(python);
+    Process app = Process::spawn({python, fixture_source("hung_app.py"), "rlock-deadlock"});
+    auto loop_line = app.wait_for_line(Stream::kStdout, "loop main", milliseconds(20000));
+    auto holder_line =
+        app.wait_for_line(Stream::kStdout, "thread rlock-holder", milliseconds(20000));
+    ASSERT_TRUE(loop_line && holder_line) << app.describe();
+    ASSERT_TRUE(app.wait_for_line(Stream::kStdout, "stuck", milliseconds(20000))) << app.describe();
+    std::this_thread::sleep_for(milliseconds(300));
+    Process dump = start_loopprof({"dump", "-p", std::to_string(app.pid()), "--json"});
+    ASSERT_EQ(dump.wait_exit(milliseconds(20000)), 0) << dump.describe();
+    nlohmann::json d = nlohmann::json::parse(dump.text(Stream::kStdout));
+    ASSERT_EQ(d["deadlocks"].size(), 1u) << d.dump();
+    auto tids = d["deadlocks"][0]["tids"].get<std::vector<int>>();
+    std::sort(tids.begin(), tids.end());
+    std::vector<int> expected = {number_after(loop_line->text, "loop main"),
+                                 number_after(holder_line->text, "thread rlock-holder")};
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(tids, expected) << d.dump();
+    EXPECT_NE(d["deadlocks"][0]["text"].get<std::string>().find("rlock-holder (tid "),
+              std::string::npos)
+        << d.dump();
+  }
+}
+
 }  // namespace
 }  // namespace loopprof::test
