@@ -70,6 +70,7 @@ int snapshot_tasks(struct bpf_iter__task* ctx) {
   s->state = task->__state;
   s->on_cpu = task->on_cpu;
   s->ts_ns = bpf_ktime_get_ns();
+  s->fsbase = BPF_CORE_READ(task, thread.fsbase);
   s->off_cpu_ns = s->on_cpu ? 0 : off_cpu_lower_bound(task, s->ts_ns);
   bpf_probe_read_kernel_str(s->comm, sizeof(s->comm), task->comm);
   regs = (struct pt_regs*)bpf_task_pt_regs(task);

@@ -18,6 +18,7 @@ struct lp_task_snapshot {
   __u64 args[6];    /* the syscall's arguments (di si dx r10 r8 r9) */
   __u64 off_cpu_ns; /* a lower bound of the time off CPU (0: unknown or on CPU) */
   __u64 ts_ns;      /* bpf_ktime_get_ns() at the snapshot */
+  __u64 fsbase;     /* thread.fsbase: a glibc thread's pthread_self() (Python's thread ident) */
   char comm[16];
   /* Stacks, as a capture of the profiler: kernel stack, Python frames, user
    * registers and stack bytes (no frame-pointer walk: the kernel does not

@@ -3,6 +3,7 @@
 // loop attached mid-iteration is not, and `loopprof dump` tells every
 // thread's state, descriptor, frames and deadlocks without stopping the
 // target. The fixtures are stuck BEFORE loopprof starts. Needs root.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -42,6 +43,7 @@ struct AttachRun {
   std::vector<nlohmann::json> stalls;   // "stall" events of the loop thread
   double ongoing_after_attach_ms = -1;  // "attached" to the first ONGOING stdout line
   Clock::time_point started, exited;    // loopprof's start and exit
+  std::string output;                   // loopprof's stdout (the stall and why lines)
   std::string diagnostics;
 };
 
@@ -63,6 +65,7 @@ AttachRun attach_to(Process& target, pid_t loop_tid, const std::string& duration
         std::chrono::duration<double, std::milli>(ongoing->received - attached).count();
   loopprof.wait_exit(milliseconds(20000));
   run.exited = Clock::now();
+  run.output = loopprof.text(Stream::kStdout);
   run.diagnostics = loopprof.describe() + "\n" + target.describe();
   for (const auto& event : read_jsonl(dir.file("events.jsonl")))
     if (event.value("event", "") == "stall" && event.value("tid", 0) == loop_tid)
@@ -79,6 +82,7 @@ bool stack_has(const nlohmann::json& stall, const std::string& part) {
 
 struct PyCase {
   std::string mode, cause, culprit_marker, waited_on;
+  std::string holder = "";  // the fixture's thread holding the lock, named with its TID
 };
 
 void check_python_case(const std::string& python, const PyCase& c) {
@@ -87,6 +91,13 @@ void check_python_case(const std::string& python, const PyCase& c) {
   auto loop = app.wait_for_line(Stream::kStdout, "loop main", milliseconds(20000));
   ASSERT_TRUE(loop) << app.describe();
   pid_t tid = number_after(loop->text, "loop main");
+  std::string held_by;  // "held by rlock-holder (tid 4242)"
+  if (!c.holder.empty()) {
+    auto holder = app.wait_for_line(Stream::kStdout, "thread " + c.holder, milliseconds(20000));
+    ASSERT_TRUE(holder) << app.describe();
+    held_by = fmt::format("held by {} (tid {})", c.holder,
+                          number_after(holder->text, "thread " + c.holder));
+  }
   auto stuck = app.wait_for_line(Stream::kStdout, "stuck", milliseconds(20000));
   ASSERT_TRUE(stuck) << app.describe();
   std::this_thread::sleep_for(milliseconds(1000));  // well inside its blocking call
@@ -103,6 +114,12 @@ void check_python_case(const std::string& python, const PyCase& c) {
       << "culprit " << culprit_line(c.culprit_marker) << " missing: " << first.dump();
   if (!c.waited_on.empty())
     EXPECT_NE(first.value("waited_on", "").find(c.waited_on), std::string::npos) << first.dump();
+  if (!held_by.empty()) {  // the holder in the event and in the stall's why line
+    EXPECT_NE(first.value("waited_on", "").find(held_by), std::string::npos)
+        << held_by << " missing: " << first.dump();
+    EXPECT_NE(run.output.find(held_by), std::string::npos) << held_by << " missing:\n"
+                                                           << run.output;
+  }
   // The report at exit says the same.
   const nlohmann::json& last = run.stalls.back();
   EXPECT_TRUE(last["at_exit"].get<bool>()) << last.dump();
@@ -127,6 +144,8 @@ TEST(BusyAtAttach, PythonLoopsStuckBeforeAttach) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root";
   const std::vector<PyCase> cases = {
       {"lock", "lock", "culprit line of \"lock\"", "Python lock"},
+      // threading.RLock: its owner read from the RLock the loop's frame holds.
+      {"rlock", "lock", "culprit line of \"rlock\"", "futex on RLock 0x", "rlock-holder"},
       {"sleep", "sleep", "culprit line of \"sleep\"", ""},
       {"cpu", "on_cpu", "culprit line of \"cpu\"", ""},
       {"recv", "io", "culprit line of \"recv\"", "recvfrom on TCP 127.0.0.1:"},
@@ -336,6 +355,83 @@ TEST(Dump, NamesTheRunningTaskOfAStuckLoop) {
     ASSERT_TRUE(loop->contains("task")) << loop->dump();
     EXPECT_EQ((*loop)["task"]["name"], "Task-1") << loop->dump();
     EXPECT_EQ((*loop)["task"]["coroutine"], "main") << loop->dump();
+  }
+}
+
+// A loop blocked on a threading.RLock: dump names the RLock's owner (its TID
+// and threading name) on every interpreter; a threading.Lock, which records
+// no owner, gets none.
+TEST(Dump, NamesTheOwnerOfAnRLock) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  for (const auto& python : pythons_to_test()) {
+    SCOPED_TRACE(python);
+    Process app = Process::spawn({python, fixture_source("hung_app.py"), "rlock"});
+    auto holder_line =
+        app.wait_for_line(Stream::kStdout, "thread rlock-holder", milliseconds(20000));
+    ASSERT_TRUE(holder_line) << app.describe();
+    pid_t holder = number_after(holder_line->text, "thread rlock-holder");
+    ASSERT_TRUE(app.wait_for_line(Stream::kStdout, "stuck", milliseconds(20000))) << app.describe();
+    std::this_thread::sleep_for(milliseconds(300));  // inside the RLock's wait
+    const std::string held_by = fmt::format("held by rlock-holder (tid {})", holder);
+
+    Process dump = start_loopprof({"dump", "-p", std::to_string(app.pid()), "--json"});
+    ASSERT_EQ(dump.wait_exit(milliseconds(20000)), 0) << dump.describe();
+    nlohmann::json d = nlohmann::json::parse(dump.text(Stream::kStdout));
+    const nlohmann::json* loop = thread_named(d, "MainThread");
+    ASSERT_TRUE(loop) << d.dump();
+    EXPECT_EQ((*loop)["lock_kind"], "RLock") << loop->dump();
+    EXPECT_EQ((*loop)["lock_holder"], holder) << loop->dump();
+    EXPECT_NE((*loop)["waiting_on"].get<std::string>().find(held_by), std::string::npos)
+        << loop->dump();
+    const nlohmann::json* owner = thread_named(d, "rlock-holder");
+    ASSERT_TRUE(owner) << d.dump();
+    EXPECT_EQ((*owner)["tid"], holder) << owner->dump();
+
+    Process text = start_loopprof({"dump", "-p", std::to_string(app.pid())});
+    ASSERT_EQ(text.wait_exit(milliseconds(20000)), 0) << text.describe();
+    std::string out = text.text(Stream::kStdout);
+    EXPECT_NE(out.find("on RLock 0x"), std::string::npos) << out;
+    EXPECT_NE(out.find(held_by), std::string::npos) << out;
+  }
+  // A threading.Lock records no owner: nothing is named.
+  Process app = Process::spawn({pythons_to_test().front(), fixture_source("hung_app.py"), "lock"});
+  ASSERT_TRUE(app.wait_for_line(Stream::kStdout, "stuck", milliseconds(20000))) << app.describe();
+  std::this_thread::sleep_for(milliseconds(300));
+  Process dump = start_loopprof({"dump", "-p", std::to_string(app.pid()), "--json"});
+  ASSERT_EQ(dump.wait_exit(milliseconds(20000)), 0) << dump.describe();
+  nlohmann::json d = nlohmann::json::parse(dump.text(Stream::kStdout));
+  const nlohmann::json* loop = thread_named(d, "MainThread");
+  ASSERT_TRUE(loop) << d.dump();
+  EXPECT_EQ((*loop)["lock_kind"], "Python lock (no owner recorded)") << loop->dump();
+  EXPECT_TRUE((*loop)["lock_holder"].is_null()) << loop->dump();
+}
+
+// Two threads each holding the RLock the other waits for: dump finds the
+// cycle from the RLocks' owners (a cycle of pthread mutexes: DeadlockedPair).
+TEST(Dump, DeadlockOfTwoRLocks) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  for (const auto& python : pythons_to_test()) {
+    SCOPED_TRACE(python);
+    Process app = Process::spawn({python, fixture_source("hung_app.py"), "rlock-deadlock"});
+    auto loop_line = app.wait_for_line(Stream::kStdout, "loop main", milliseconds(20000));
+    auto holder_line =
+        app.wait_for_line(Stream::kStdout, "thread rlock-holder", milliseconds(20000));
+    ASSERT_TRUE(loop_line && holder_line) << app.describe();
+    ASSERT_TRUE(app.wait_for_line(Stream::kStdout, "stuck", milliseconds(20000))) << app.describe();
+    std::this_thread::sleep_for(milliseconds(300));
+    Process dump = start_loopprof({"dump", "-p", std::to_string(app.pid()), "--json"});
+    ASSERT_EQ(dump.wait_exit(milliseconds(20000)), 0) << dump.describe();
+    nlohmann::json d = nlohmann::json::parse(dump.text(Stream::kStdout));
+    ASSERT_EQ(d["deadlocks"].size(), 1u) << d.dump();
+    auto tids = d["deadlocks"][0]["tids"].get<std::vector<int>>();
+    std::sort(tids.begin(), tids.end());
+    std::vector<int> expected = {number_after(loop_line->text, "loop main"),
+                                 number_after(holder_line->text, "thread rlock-holder")};
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(tids, expected) << d.dump();
+    EXPECT_NE(d["deadlocks"][0]["text"].get<std::string>().find("rlock-holder (tid "),
+              std::string::npos)
+        << d.dump();
   }
 }
 

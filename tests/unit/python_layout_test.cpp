@@ -29,6 +29,8 @@ TEST(PythonLayout, EveryTableRowIsWalkable) {
     expect_walkable(layout->walker, "3." + std::to_string(minor));
     EXPECT_EQ(layout->walker.layout,
               minor <= 10 ? LP_PY_LAYOUT_FRAME_OBJECT : LP_PY_LAYOUT_INTERP_FRAME);
+    // f_localsplus / localsplus (gdb ptype/o on each pyenv build): the RLock scan
+    EXPECT_EQ(layout->frame_localsplus, minor <= 9 ? 360u : minor == 10 ? 352u : 72u) << minor;
   }
 }
 
@@ -70,6 +72,7 @@ TEST(PythonLayout, DebugOffsetsOf313GiveTheWalkerLayout) {
   EXPECT_EQ(layout->code_code_adaptive, 200u);
   EXPECT_EQ(layout->unicode_ascii_data, 40u);
   EXPECT_EQ(layout->unicode_compact_data, 56u);
+  EXPECT_EQ(layout->frame_localsplus, 72u);
   expect_walkable(layout->walker, "3.13 debug offsets");
 }
 

@@ -121,6 +121,7 @@ InterpreterLayout from_row(const LayoutRow& r, PyVersion version) {
   l.long_digit = 24;
   if (r.minor >= 12) l.long_tag = 16;
   set_task_walk(l, r.frame_self);
+  l.frame_localsplus = r.frame_self;  // Handle._run's self is localsplus[0]
   l.asyncio.task_name = r.task_name;
   l.asyncio.task_coro = r.task_coro;
   l.walker.task_name = r.task_name;
@@ -433,6 +434,7 @@ Result<InterpreterLayout> parse_debug_offsets(std::span<const uint8_t> raw) {
       t.has("unicode_object.compactunicodeobject_size")
           ? static_cast<uint32_t>(t.get("unicode_object.compactunicodeobject_size"))
           : l.unicode_ascii_data + 16;
+  if (version.minor <= 13) l.frame_localsplus = frame_localsplus;  // 3.14+: tagged _PyStackRefs
   if (version.minor == 13) {  // the C Task, found from Handle._run's frame
     set_task_walk(l, frame_localsplus);
     l.asyncio.task_name = kTask313Name - 16 + l.object_size;

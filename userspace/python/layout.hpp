@@ -62,6 +62,8 @@ struct InterpreterLayout {
   uint32_t tstate_thread_id = 0;
   // Frames: what the BPF walker needs, written as-is into lp_py_config.
   lp_py_config walker{};
+  // A frame's localsplus[] (locals, then the evaluation stack), 3.8 .. 3.13.
+  uint32_t frame_localsplus = kNoOffset;
   // Code objects
   uint32_t code_filename = 0;
   uint32_t code_name = 0;

@@ -128,6 +128,14 @@ std::unordered_map<pid_t, std::string> PythonSupport::thread_names() const {
   return threading_names(memory_, layout_, image_.runtime);
 }
 
+std::optional<RLockWait> PythonSupport::rlock_waited_on(uint64_t thread_id, uint64_t futex) const {
+  auto threads = list_thread_states(memory_, layout_, image_.runtime);
+  if (!threads || thread_id == 0) return std::nullopt;
+  for (const ThreadStateRef& t : threads.value())
+    if (t.thread_id == thread_id) return python::rlock_waited_on(memory_, layout_, t.tstate, futex);
+  return std::nullopt;
+}
+
 Status PythonSupport::refresh_threads() {
   last_refresh_ = std::chrono::steady_clock::now();
   stats_.thread_refreshes++;

@@ -23,6 +23,7 @@
 #include "python/library_paths.hpp"
 #include "python/memory.hpp"
 #include "python/merge.hpp"
+#include "python/rlocks.hpp"
 
 struct bpf_object;
 
@@ -77,6 +78,11 @@ class PythonSupport {
   // TID -> the name the program gave the thread (Python `threading`), for
   // the threads that have one; read now from the target's memory.
   std::unordered_map<pid_t, std::string> thread_names() const;
+
+  // The threading.RLock the thread with ident `thread_id` (its
+  // pthread_self()) waits for while it sleeps on the futex word at `futex`,
+  // with its owner's ident (nullopt: not an RLock wait, or not readable).
+  std::optional<RLockWait> rlock_waited_on(uint64_t thread_id, uint64_t futex) const;
 
   // The asyncio Task a capture ran in (nullopt: none, or not readable).
   // `frames`: the capture's merged frames, which name the coroutine before 3.14.

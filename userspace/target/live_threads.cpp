@@ -22,6 +22,7 @@ namespace {
 constexpr long kFutex = 202, kFutexWait = 455;
 constexpr long kPoll = 7, kPpoll = 271, kSelect = 23, kPselect6 = 270;
 constexpr long kEpollWait = 232, kEpollPwait = 281, kEpollPwait2 = 441;
+constexpr const char* kPythonLock = "Python lock (no owner recorded)";
 
 bool contains(const std::string& s, const char* part) {
   return s.find(part) != std::string::npos;
@@ -216,6 +217,7 @@ Result<std::unique_ptr<ThreadInspector>> ThreadInspector::open(pid_t pid, Kernel
 LiveThread ThreadInspector::describe(lp_task_snapshot& s) {
   LiveThread t;
   t.tid = static_cast<pid_t>(s.tid);
+  t.thread_pointer = s.fsbase;
   t.comm = std::string(s.comm, strnlen(s.comm, sizeof(s.comm)));
   t.name = t.comm;
   frame_pointer_walk(s.cap);
@@ -279,12 +281,24 @@ LiveThread ThreadInspector::describe(lp_task_snapshot& s) {
     } else if (has_native_containing(t.frames, "PyThread_acquire_lock") ||
                has_native_containing(t.frames, "PyMutex") ||
                has_native_containing(t.frames, "sem_")) {
-      t.lock_kind = "Python lock (no owner recorded)";
+      t.lock_kind = kPythonLock;  // an RLock's owner: find_rlock_owners
     } else if (has_native_containing(t.frames, "pthread_cond_")) {
       t.lock_kind = "condition variable";
     }
   }
   return t;
+}
+
+void ThreadInspector::find_rlock_owners(std::vector<LiveThread>& threads) const {
+  if (!python_) return;
+  for (LiveThread& t : threads) {
+    if (t.lock_kind != kPythonLock || !t.futex || !t.thread_pointer) continue;
+    auto wait = python_->rlock_waited_on(t.thread_pointer, t.futex);
+    if (!wait) continue;  // a threading.Lock (no owner recorded), or not readable
+    t.lock_kind = "RLock";
+    for (const LiveThread& owner : threads)  // the owner's ident is its FS base
+      if (owner.thread_pointer == wait->owner && owner.tid != t.tid) t.lock_holder = owner.tid;
+  }
 }
 
 Result<LiveProcess> ThreadInspector::inspect() {
@@ -311,6 +325,8 @@ Result<LiveProcess> ThreadInspector::inspect() {
     for (LiveThread& t : process.threads)
       if (auto it = names.find(t.tid); it != names.end()) t.name = it->second;
   }
+
+  find_rlock_owners(process.threads);
 
   std::set<pid_t> tids;
   for (const LiveThread& t : process.threads) tids.insert(t.tid);

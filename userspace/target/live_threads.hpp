@@ -26,6 +26,7 @@ namespace loopprof {
 
 struct LiveThread {
   pid_t tid = 0;
+  uint64_t thread_pointer = 0;         // its FS base: pthread_self(), Python's thread ident
   std::string name;                    // as the program names it (Python threading), else comm
   std::string comm;                    // OS thread name
   std::string state;                   // "running", "runnable", "blocked", "stopped"
@@ -35,7 +36,7 @@ struct LiveThread {
   int fd = -1;                         // the descriptor it waits on (-1: none)
   std::string fd_name;                 // what that descriptor is
   uint64_t futex = 0;                  // the futex word it waits on (0: none)
-  std::string lock_kind;               // "pthread mutex", "GIL", "lock" (no owner known)
+  std::string lock_kind;               // "pthread mutex", "GIL", "RLock", "Python lock (...)"
   pid_t lock_holder = 0;               // the thread holding that lock, when known
   uint32_t off_reason = LP_OFF_OTHER;  // enum lp_off_reason of its blocked state
   uint64_t in_state_ns = 0;            // a lower bound of the time in this state (0: unknown)
@@ -81,6 +82,8 @@ class ThreadInspector {
   ThreadInspector(pid_t pid) : pid_(pid), fds_(pid) {}
   static Result<std::unique_ptr<ThreadInspector>> start(pid_t pid);
   LiveThread describe(lp_task_snapshot& snapshot);
+  // Python lock waits that are RLock waits: kind "RLock", holder its owner.
+  void find_rlock_owners(std::vector<LiveThread>& threads) const;
 
   pid_t pid_;
   std::unique_ptr<TaskSnapshotSession> session_;
