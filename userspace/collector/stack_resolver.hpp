@@ -3,6 +3,8 @@
 // the interpreter's eval frames), then kernel frames.
 #pragma once
 
+#include <span>
+
 #include "bpf/abi.hpp"
 #include "model/frame.hpp"
 #include "node/node_support.hpp"
@@ -20,7 +22,8 @@ class StackResolver {
                 python::PythonSupport* python)
       : kernel_(kernel), process_(process), unwinder_(unwinder), python_(python) {}
 
-  Frames resolve(const lp_capture_record& record);
+  // `deeper`: the stack bytes above the record's copy (LP_REC_STACK_MORE), if any.
+  Frames resolve(const lp_capture_record& record, std::span<const uint8_t> deeper = {});
   // JavaScript frames for a V8 target (may be null).
   void set_node(node::NodeSupport* node) { node_ = node; }
   // The DWARF unwinder to use from now on (null: frame pointers only).
@@ -33,7 +36,7 @@ class StackResolver {
   }
 
  private:
-  Frames user_frames(const lp_capture_record& record);
+  Frames user_frames(const lp_capture_record& record, std::span<const uint8_t> deeper);
   Frames kernel_frames(const lp_capture_record& record);
 
   KernelSymbolizer& kernel_;

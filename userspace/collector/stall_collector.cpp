@@ -36,6 +36,9 @@ void StallCollector::on_record(const void* data, size_t size) {
       if (size >= sizeof(lp_capture_record))
         return on_capture(*static_cast<const lp_capture_record*>(data));
       break;
+    case LP_REC_STACK_MORE:  // comes right before its capture
+      if (extensions_.add(data, size)) return;
+      break;
     case LP_REC_RESUME: {
       lp_resume_record record;
       if (read_record(data, size, record)) return on_resume(record);
@@ -81,6 +84,7 @@ void StallCollector::on_record(const void* data, size_t size) {
 void StallCollector::subscribe_tables() {
   lifecycle_.subscribe([this](pid_t tid) {
     assembler_.forget(tid);
+    extensions_.forget(tid);
     causes_.forget(tid);
     notes_.forget(tid);
     callbacks_.forget(tid);
@@ -93,9 +97,10 @@ void StallCollector::subscribe_tables() {
 }
 
 size_t StallCollector::thread_entries() const {
-  return lifecycle_.tracked() + assembler_.threads_tracked() + causes_.threads_tracked() +
-         notes_.threads_tracked() + off_cpu_step_.size() + reported_ongoing_.size() +
-         callbacks_.threads_tracked() + summary_.live_rows() + target_.names_kept();
+  return lifecycle_.tracked() + assembler_.threads_tracked() + extensions_.threads_tracked() +
+         causes_.threads_tracked() + notes_.threads_tracked() + off_cpu_step_.size() +
+         reported_ongoing_.size() + callbacks_.threads_tracked() + summary_.live_rows() +
+         target_.names_kept();
 }
 
 void StallCollector::on_thread_exit(const lp_thread_exit_record& record) {
@@ -116,7 +121,7 @@ void StallCollector::on_capture(const lp_capture_record& record) {
   pid_t tid = static_cast<pid_t>(record.tid);
   if (record.pid == static_cast<__u32>(target_.pid())) lifecycle_.saw(tid);
   target_.thread_name(tid);  // remember it while the thread exists
-  Frames frames = resolver_.resolve(record);
+  Frames frames = resolver_.resolve(record, extensions_.take(record));
   std::optional<TaskInfo> task;
   if (record.kind != LP_CAPTURE_WAKER) task = resolver_.task(record, frames);
   if (callbacks_.precise() && record.kind != LP_CAPTURE_WAKER)
@@ -224,6 +229,7 @@ void StallCollector::on_stall(const lp_stall_record& record) {
   notes_.apply(stall);
   if (stall.thread_exited) {
     assembler_.forget(tid);
+    extensions_.forget(tid);
     causes_.forget(tid);
     notes_.forget(tid);
   }

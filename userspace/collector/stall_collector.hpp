@@ -12,6 +12,7 @@
 
 #include "bpf/abi.hpp"
 #include "collector/cause_tracker.hpp"
+#include "collector/stack_extensions.hpp"
 #include "collector/stack_resolver.hpp"
 #include "collector/stall_assembler.hpp"
 #include "collector/summary_builder.hpp"
@@ -59,6 +60,8 @@ class StallCollector {
   uint64_t execs() const { return execs_; }
   // Entries of the per-thread tables (for tests and the soak benchmark).
   size_t thread_entries() const;
+  // Deep-stack records joined to their captures, and those lost.
+  const StackExtensions& stack_extensions() const { return extensions_; }
   // What stalls waited on; notes of stalls under way at attach go here.
   WaitNotes& wait_notes() { return notes_; }
 
@@ -82,6 +85,7 @@ class StallCollector {
   uint64_t threshold_ns_;
   uint32_t sample_hz_;
   StallAssembler assembler_;
+  StackExtensions extensions_;  // deep stacks waiting for their capture
   CauseTracker causes_;
   CallbackStats callbacks_;
   struct OffCpuStep {
