@@ -253,6 +253,11 @@ int run_profile(const ProfileOptions& options) {
   base.max_threads = session->max_threads();
   session.reset();  // detach before writing outputs
   if (collector.malformed_records() > 0) base.dropped["malformed"] = collector.malformed_records();
+  if (const StackExtensions& deep = collector.stack_extensions(); options.verbose)
+    fmt::print(stderr,
+               "loopprof: deep stacks: {} captures continued above 16 KiB ({} KiB of records), "
+               "{} lost\n",
+               deep.joined(), deep.record_bytes() / 1024, deep.lost());
 
   Summary summary = collector.summary().build(std::move(base));
   for (const auto& sink : outputs->owned)

@@ -16,6 +16,7 @@ bool StackExtensions::add(const void* data, size_t size) {
   lp_stack_more_record header;
   std::memcpy(&header, data, kHeader);
   if (header.bytes > LP_SNAP_MORE_BYTES || header.bytes > size - kHeader) return false;
+  record_bytes_ += size;
   Pending& p = pending_[static_cast<pid_t>(header.tid)];  // replaces one whose capture never came
   p.ts_ns = header.ts_ns;
   p.sp = header.sp;

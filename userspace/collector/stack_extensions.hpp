@@ -28,6 +28,7 @@ class StackExtensions {
 
   size_t threads_tracked() const { return pending_.size(); }
   uint64_t joined() const { return joined_; }
+  uint64_t record_bytes() const { return record_bytes_; }  // ring-buffer bytes of the records
   uint64_t lost() const { return lost_; }  // captures that unwind with their 16 KiB only
 
  private:
@@ -39,6 +40,7 @@ class StackExtensions {
   std::unordered_map<pid_t, Pending> pending_;
   std::vector<uint8_t> taken_;
   uint64_t joined_ = 0;
+  uint64_t record_bytes_ = 0;
   uint64_t lost_ = 0;
 };
 
