@@ -175,14 +175,48 @@ static __always_inline void emit_stall(struct lp_thread* t, __u32 pid, __u32 tid
   bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP); /* userspace reports it now */
 }
 
+/* Deep stacks: when the current task's stack goes on above the capture's
+ * copy, the record that carries the rest (up to LP_SNAP_MORE_BYTES), reserved
+ * before the capture so that it comes out of the ring buffer first, and
+ * filled. `flags` receives LP_SNAP_MORE, or LP_SNAP_MORE_LOST when it did
+ * not fit. The record size is one of two constants (the verifier wants a
+ * constant; ring space is what is reserved). */
+static __always_inline struct lp_stack_more_record* reserve_stack_more(struct task_struct* task,
+                                                                       __u64 sp, __u64 extent,
+                                                                       __u32* flags) {
+  const __u64 header = __builtin_offsetof(struct lp_stack_more_record, stack);
+  __u64 want = lp_stack_more_wanted(extent);
+  struct lp_stack_more_record* m;
+
+  *flags = 0;
+  if (!want) return 0;
+  if (want <= LP_SNAP_MORE_SMALL_BYTES) {
+    m = reserve_record(LP_REC_STACK_MORE, header + LP_SNAP_MORE_SMALL_BYTES);
+    if (m) lp_fill_stack_more(task, m, sp, want, LP_SNAP_MORE_SMALL_BYTES / LP_SNAP_CHUNK_BYTES);
+  } else {
+    m = reserve_record(LP_REC_STACK_MORE, sizeof(*m));
+    if (m) lp_fill_stack_more(task, m, sp, want, LP_SNAP_MORE_BYTES / LP_SNAP_CHUNK_BYTES);
+  }
+  *flags = m ? LP_SNAP_MORE : LP_SNAP_MORE_LOST;
+  return m;
+}
+
 /* Stacks of the current task, taken where it stands: a busy loop thread, or
  * (LP_CAPTURE_WAKER) the thread waking one up (woken_tid). */
 static __always_inline void emit_capture(void* ctx, const struct lp_thread* t, __u32 pid, __u32 tid,
                                          __u32 kind, __s64 task_state, __u32 woken_tid,
                                          __u32 off_reason) {
+  struct task_struct* task = bpf_get_current_task_btf();
+  __u64 sp = lp_user_sp(task);
+  __u64 extent = sp && lp_snap_max_bytes ? lp_stack_extent(task, sp) : 0;
+  __u32 more_flags = 0;
+  struct lp_stack_more_record* m = reserve_stack_more(task, sp, extent, &more_flags);
   struct lp_capture_record* r = reserve_record(LP_REC_CAPTURE, sizeof(*r));
 
-  if (!r) return;
+  if (!r) {
+    if (m) bpf_ringbuf_discard(m, BPF_RB_NO_WAKEUP);
+    return;
+  }
   r->kind = kind;
   r->pid = pid;
   r->tid = tid;
@@ -194,7 +228,21 @@ static __always_inline void emit_capture(void* ctx, const struct lp_thread* t, _
   r->kstack_bytes = bpf_get_stack(ctx, r->kstack, sizeof(r->kstack), 0);
   r->ustack_bytes = bpf_get_stack(ctx, r->ustack, sizeof(r->ustack), BPF_F_USER_STACK);
   lp_py_walk(&r->py, pid);
-  lp_user_snapshot(ctx, &r->snap);
+  lp_user_snapshot_extent(task, &r->snap, extent);
+  if (m) {
+    /* Only the continuation of a whole 16 KiB copy joins it. */
+    if (r->snap.stack_bytes == LP_SNAP_STACK_BYTES && r->snap.regs.sp == sp && m->bytes) {
+      m->pid = pid;
+      m->tid = tid;
+      m->ts_ns = r->ts_ns;
+      bpf_ringbuf_submit(m, BPF_RB_NO_WAKEUP);
+      r->snap.flags |= LP_SNAP_MORE;
+    } else {
+      bpf_ringbuf_discard(m, BPF_RB_NO_WAKEUP);
+    }
+  } else if (r->snap.stack_bytes == LP_SNAP_STACK_BYTES) {
+    r->snap.flags |= more_flags;
+  }
   bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 }
 

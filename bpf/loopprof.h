@@ -20,6 +20,7 @@ enum lp_record_type {
   LP_REC_EXEC = 8,        /* a watched process executed a new program */
   LP_REC_BUSY_END = 9,    /* a busy period below the threshold with captures ended */
   LP_REC_ANNOUNCE = 10,   /* discovery: an unwatched process waited in a poll-family call */
+  LP_REC_STACK_MORE = 11, /* the stack bytes above a capture's copy (deep stacks) */
 };
 
 /* Per-thread state that did not fit in its map (keys of the `drops` map,
@@ -183,6 +184,20 @@ struct lp_capture_record {
   __u64 ustack[LP_MAX_STACK_DEPTH];
   struct lp_py_stack py;        /* Python frames (py_walk.bpf.h) */
   struct lp_user_snapshot snap; /* registers + stack bytes (user_snapshot.bpf.h) */
+};
+
+/* Deep stacks: the user stack above the copy of the capture that follows
+ * (the one with the same tid and ts_ns, flagged LP_SNAP_MORE). Reserved before
+ * that capture, so it comes first out of the ring buffer; either
+ * LP_SNAP_MORE_SMALL_BYTES or LP_SNAP_MORE_BYTES of `stack` are reserved. */
+struct lp_stack_more_record {
+  __u32 type; /* LP_REC_STACK_MORE */
+  __u32 pid;
+  __u32 tid;
+  __u32 bytes; /* bytes of `stack`: [sp + LP_SNAP_STACK_BYTES, ... + bytes) */
+  __u64 ts_ns; /* the capture's ts_ns */
+  __u64 sp;    /* the capture's regs.sp */
+  __u8 stack[LP_SNAP_MORE_BYTES];
 };
 
 struct lp_loop_exit_record {

@@ -52,25 +52,32 @@ static long lp_stack_vma_cb(struct task_struct* task, struct vm_area_struct* vma
   return 0;
 }
 
-/* Bytes that can be copied from sp: up to the end of its mapping when
- * bpf_find_vma can tell (a read running past it would fault, and a faulting
- * read costs ~1.5 us), else the whole request. */
-static __always_inline __u64 lp_stack_room(struct task_struct* task, __u64 sp, __u64 want) {
+/* Bytes from sp to the end of its mapping (the top of the stack, for a
+ * stack mapping), or 0 when bpf_find_vma cannot tell. */
+static __always_inline __u64 lp_stack_extent(struct task_struct* task, __u64 sp) {
   struct lp_stack_vma vma = {};
 
-  if (bpf_find_vma(task, sp, lp_stack_vma_cb, &vma, 0) || vma.end <= sp) return want;
-  return vma.end - sp < want ? vma.end - sp : want;
+  if (bpf_find_vma(task, sp, lp_stack_vma_cb, &vma, 0) || vma.end <= sp) return 0;
+  return vma.end - sp;
 }
 
-/* Copies [sp, sp + want) chunk by chunk, `want` already bounded by the
- * stack mapping. A chunk that still fails (a non-resident page, or a mapping
+/* Bytes that can be copied from sp: up to the end of its mapping when
+ * bpf_find_vma could tell (`extent`; a read running past it would fault, and
+ * a faulting read costs ~1.5 us), else the whole request. */
+static __always_inline __u64 lp_stack_room(__u64 extent, __u64 want) {
+  return extent && extent < want ? extent : want;
+}
+
+/* Copies [sp, sp + want) chunk by chunk into at most `chunks` chunks of
+ * `dst` (a constant at every call site), `want` already bounded by the stack
+ * mapping. A chunk that still fails (a non-resident page, or a mapping
  * bpf_find_vma could not see) is retried up to its page end, then the copy
  * stops. */
 static __always_inline __u32 lp_copy_user_stack(struct task_struct* task, __u8* dst, __u64 sp,
-                                                __u64 want, __u32* flags) {
+                                                __u64 want, __u32* flags, __u32 chunks) {
   __u32 copied = 0;
 
-  for (__u32 i = 0; i < LP_SNAP_STACK_BYTES / LP_SNAP_CHUNK_BYTES; i++) {
+  for (__u32 i = 0; i < chunks; i++) {
     __u64 src = sp + (__u64)i * LP_SNAP_CHUNK_BYTES;
     __u8* chunk = dst + i * LP_SNAP_CHUNK_BYTES;
     __u64 size = want - copied, to_page_end;
@@ -90,11 +97,19 @@ static __always_inline __u32 lp_copy_user_stack(struct task_struct* task, __u8* 
   return copied;
 }
 
+/* The user stack pointer of `task` (0: no user state, e.g. a kernel thread). */
+static __always_inline __u64 lp_user_sp(struct task_struct* task) {
+  struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(task);
+
+  return regs && (regs->cs & 3) == 3 ? regs->sp : 0;
+}
+
 /* The user registers and stack of `task` (the current task unless LP_SNAP_READ
  * reads others; for a task that is not current its saved user registers:
- * exact while it is blocked in the kernel). */
-static __always_inline void lp_user_snapshot_task(struct task_struct* task,
-                                                  struct lp_user_snapshot* out) {
+ * exact while it is blocked in the kernel). `extent`: lp_stack_extent() of
+ * its sp, 0 if unknown. */
+static __always_inline void lp_user_snapshot_extent(struct task_struct* task,
+                                                    struct lp_user_snapshot* out, __u64 extent) {
   struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(task);
   __u32 flags = 0;
   __u64 want;
@@ -111,9 +126,9 @@ static __always_inline void lp_user_snapshot_task(struct task_struct* task,
   lp_copy_user_regs(&out->regs, regs);
   flags = LP_SNAP_REGS;
   want = lp_stack_room(
-      task, out->regs.sp,
-      lp_snap_max_bytes < LP_SNAP_STACK_BYTES ? lp_snap_max_bytes : LP_SNAP_STACK_BYTES);
-  out->stack_bytes = lp_copy_user_stack(task, out->stack, out->regs.sp, want, &flags);
+      extent, lp_snap_max_bytes < LP_SNAP_STACK_BYTES ? lp_snap_max_bytes : LP_SNAP_STACK_BYTES);
+  out->stack_bytes = lp_copy_user_stack(task, out->stack, out->regs.sp, want, &flags,
+                                        LP_SNAP_STACK_BYTES / LP_SNAP_CHUNK_BYTES);
   /* Same page as sp in all but 1 of 32 cases; a failed read just leaves the
    * flag off (the unwinder then treats the red zone as unreadable). */
   if (out->stack_bytes && !LP_SNAP_READ(task, out->red_zone, LP_SNAP_RED_ZONE_BYTES,
@@ -122,8 +137,39 @@ static __always_inline void lp_user_snapshot_task(struct task_struct* task,
   out->flags = flags;
 }
 
-static __always_inline void lp_user_snapshot(void* ctx, struct lp_user_snapshot* out) {
-  lp_user_snapshot_task(bpf_get_current_task_btf(), out);
+static __always_inline void lp_user_snapshot_task(struct task_struct* task,
+                                                  struct lp_user_snapshot* out) {
+  __u64 sp = lp_user_sp(task);
+
+  lp_user_snapshot_extent(task, out, sp ? lp_stack_extent(task, sp) : 0);
+}
+
+/* ---- deep stacks: the stack above a full copy (LP_REC_STACK_MORE) ---------- */
+
+/* Bytes of stack above the copy worth sending (at most LP_SNAP_MORE_BYTES);
+ * 0 turns deep stacks off. Set by userspace before load. */
+const volatile __u32 lp_snap_more_max_bytes = LP_SNAP_MORE_BYTES;
+
+/* Bytes of the stack above a full copy, from the stack's `extent` above sp
+ * (lp_stack_extent: 0 when unknown, then none). */
+static __always_inline __u64 lp_stack_more_wanted(__u64 extent) {
+  __u64 more;
+
+  if (lp_snap_max_bytes < LP_SNAP_STACK_BYTES || extent <= LP_SNAP_STACK_BYTES) return 0;
+  more = extent - LP_SNAP_STACK_BYTES;
+  if (more > lp_snap_more_max_bytes) more = lp_snap_more_max_bytes;
+  return more < LP_SNAP_MORE_BYTES ? more : LP_SNAP_MORE_BYTES;
+}
+
+/* Copies [sp + LP_SNAP_STACK_BYTES, + want) into a record with `chunks`
+ * chunks of `stack` reserved (a constant at each call site). */
+static __always_inline void lp_fill_stack_more(struct task_struct* task,
+                                               struct lp_stack_more_record* m, __u64 sp, __u64 want,
+                                               __u32 chunks) {
+  __u32 flags = 0;
+
+  m->sp = sp;
+  m->bytes = lp_copy_user_stack(task, m->stack, sp + LP_SNAP_STACK_BYTES, want, &flags, chunks);
 }
 
 #endif

@@ -186,3 +186,51 @@ TEST(NativeStacksAsm, LeafWithoutUnwindInfoKeepsTheWholeChain) {
 
 }  // namespace
 }  // namespace loopprof::test
+
+namespace loopprof::test {
+namespace {
+
+// Deep stacks: the stall happens under ~48 KiB of recursion (46 frames of
+// deep_descend, 1 KiB each: tests/fixtures/native/chain.c), three times the
+// 16 KiB stack copy. The stack above the copy travels in LP_REC_STACK_MORE
+// records: every stack reaches main, with every level of the recursion, on
+// CPU (samples) and off CPU (the sleep). Without them the unwind runs out of
+// copied stack inside the recursion and the stack is [truncated].
+TEST(NativeStacksDeep, StallUnderDeepRecursionReachesMain) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  ScenarioResult r =
+      run_scenario({{fixture_binary("native_stall"), "deepcpu:400", "deepsleep:400"}});
+  ASSERT_TRUE(r.events_error.empty()) << r.events_error << "\n" << r.diagnostics;
+  ASSERT_EQ(r.fixture_exit, 0) << r.diagnostics;
+  const auto finals = stall_events(r.events, false);
+  const std::vector<std::string> root = {"main",           "run_loop",       "dispatch",
+                                         "handler_level1", "handler_level2", "deep_descend"};
+  const std::pair<std::string, std::string> cases[] = {{"deepcpu", "burn_cpu"},
+                                                       {"deepsleep", "sleep_blocking"}};
+  for (const auto& [kind, leaf] : cases) {
+    const auto injections = r.injections_of(kind);
+    ASSERT_EQ(injections.size(), 1u) << r.diagnostics;
+    const nlohmann::json* stall = stall_for(finals, injections[0]);
+    ASSERT_NE(stall, nullptr) << kind << "\n" << r.diagnostics;
+    uint64_t total = 0, whole = 0, truncated = 0;
+    for (const auto& stack : (*stall)["stacks"]) {
+      const auto frames = stack["frames"].get<std::vector<std::string>>();
+      const uint64_t weight = stack.value("weight_us", uint64_t{0});
+      if (std::find(frames.begin(), frames.end(), leaf) == frames.end()) continue;
+      total += weight;
+      const auto levels = std::count(frames.begin(), frames.end(), "deep_descend");
+      if (has_chain(frames, root) && levels == 46) whole += weight;
+      if (!frames.empty() && frames.front() == "[truncated]") truncated += weight;
+    }
+    ASSERT_GT(total, 0u) << kind << "\n" << describe_stacks(*stall);
+    EXPECT_GE(whole * 10, total * 9)
+        << kind << ": at least 90% of the stack time must run from main through all 46 levels"
+        << " of deep_descend to " << leaf << "\n"
+        << describe_stacks(*stall);
+    EXPECT_LE(truncated * 20, total) << kind << ": [truncated] over 5%\n"
+                                     << describe_stacks(*stall);
+  }
+}
+
+}  // namespace
+}  // namespace loopprof::test

@@ -138,12 +138,13 @@ TEST(NodeTarget, JavaScriptFramesAboveCryptoAndZlibStacksReachTheEntry) {
             << "SHA-512 called from a stale return address\n"
             << stack.dump();
       if (first == "[truncated]") {
+        // Cut short: the stack copy (16 KiB, and up to 48 KiB more for deep
+        // stacks) ran out, or a deep-stack record was dropped. Node's main
+        // thread is deeper than 16 KiB from node::Start up: before deep
+        // stacks, 0-4.3% of a stall's stack time ended there.
         truncated_us += us;
-        // Known gap: the 16 KiB stack copy ends just below the entry (README,
-        // Known limits): the stack is whole from node::Start down. Anything
-        // else cut short is a failure.
-        const std::string root = frames[1].get<std::string>();
-        EXPECT_EQ(root, "node::Start(int, char**)") << stack.dump();
+        ADD_FAILURE() << "stack cut short (rooted at " << frames[1].get<std::string>() << ")\n"
+                      << stack.dump();
         continue;
       }
       EXPECT_GE(find_frame(frames, entry), 0) << stack.dump();
@@ -158,7 +159,7 @@ TEST(NodeTarget, JavaScriptFramesAboveCryptoAndZlibStacksReachTheEntry) {
                        << "its native frames\n"
                        << stalls[i].dump(1);
     // Most of the stall's time is in stacks from the entry through uv_run to
-    // the fixture's JavaScript (measured: 96-100%, 0-0.5% truncated).
+    // the fixture's JavaScript (measured: 96-100%; none truncated).
     EXPECT_GT(whole_us, 0.8 * total_us) << "stall " << i << "\n" << stalls[i].dump(1);
     EXPECT_LT(truncated_us, 0.1 * total_us) << "stall " << i << "\n" << stalls[i].dump(1);
   }

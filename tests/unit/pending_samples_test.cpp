@@ -25,8 +25,8 @@ TEST(PendingSamples, AStallTakesItsBusyPeriodsSamplesInOrder) {
   auto taken = p.take(7, 5);
   ASSERT_EQ(taken.size(), 3u);
   for (uint64_t i = 0; i < 3; i++) {
-    EXPECT_EQ(taken[i]->ts_ns, i + 1);
-    EXPECT_EQ(taken[i]->ustack[0], i + 1);
+    EXPECT_EQ(taken[i].record->ts_ns, i + 1);
+    EXPECT_EQ(taken[i].record->ustack[0], i + 1);
   }
   EXPECT_TRUE(p.take(7, 5).empty());  // taken once
   EXPECT_EQ(p.kept(), 1u);            // the other thread's stays
@@ -50,7 +50,7 @@ TEST(PendingSamples, ANewBusyPeriodReplacesTheOldOnesSamples) {
   EXPECT_TRUE(p.take(7, 5).empty());
   auto taken = p.take(7, 6);
   ASSERT_EQ(taken.size(), 1u);
-  EXPECT_EQ(taken[0]->ts_ns, 2u);
+  EXPECT_EQ(taken[0].record->ts_ns, 2u);
 }
 
 TEST(PendingSamples, ABusyPeriodKeepsAtMostItsCapThenTheCallerResolves) {

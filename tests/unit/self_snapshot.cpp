@@ -83,6 +83,14 @@ __attribute__((noinline)) void self_snapshot(lp_user_snapshot* out, size_t max_b
   asm volatile("" ::: "memory");
 }
 
+std::vector<uint8_t> self_stack_above(const lp_user_snapshot& snap, size_t max_bytes) {
+  const uint64_t from = snap.regs.sp + LP_SNAP_STACK_BYTES, top = stack_top();
+  if (snap.stack_bytes != LP_SNAP_STACK_BYTES || top <= from) return {};
+  std::vector<uint8_t> out(std::min<uint64_t>(max_bytes, top - from));
+  copy_stack(out.data(), from, out.size());
+  return out;
+}
+
 struct SelfSymbols::Impl {
   Dwfl* dwfl = nullptr;
 };

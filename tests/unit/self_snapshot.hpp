@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bpf/abi.hpp"
 
@@ -18,6 +19,12 @@ namespace loopprof::testing {
 // its stack. Heap-allocate
 // `out`: its bytes must not live on the stack being copied.
 void self_snapshot(lp_user_snapshot* out, size_t max_bytes = LP_SNAP_STACK_BYTES);
+
+// The bytes of this thread's stack above a whole 16 KiB `snap` (what an
+// LP_REC_STACK_MORE record carries), up to `max_bytes` and the stack's top.
+// Call it while the frames of `snap` are still live.
+std::vector<uint8_t> self_stack_above(const lp_user_snapshot& snap,
+                                      size_t max_bytes = LP_SNAP_MORE_BYTES);
 
 // Symbol names of this process's code (libdwfl, symbol tables only).
 class SelfSymbols {

@@ -75,6 +75,10 @@ pid_t record_pid(const void* data, size_t size) {
       return pid_field(data, size, &lp_busy_end_record::pid);
     case LP_REC_ANNOUNCE:
       return pid_field(data, size, &lp_announce_record::pid);
+    case LP_REC_STACK_MORE:  // sized by its stack: only the header is sure
+      return size >= offsetof(lp_stack_more_record, stack)
+                 ? static_cast<pid_t>(static_cast<const lp_stack_more_record*>(data)->pid)
+                 : 0;
   }
   return 0;
 }

@@ -255,11 +255,16 @@ int run_profile(const ProfileOptions& options) {
   base.missed_switch_ins = session->missed_switch_ins();
   session.reset();  // detach before writing outputs
   if (collector.malformed_records() > 0) base.dropped["malformed"] = collector.malformed_records();
-  if (options.verbose)
+  if (const StackExtensions& deep = collector.stack_extensions(); options.verbose) {
     fmt::print(stderr,
                "loopprof: {} CPU samples, {} of them resolved to stacks (the others were of busy "
                "periods that ended below the threshold)\n",
                collector.samples(), collector.samples_resolved());
+    fmt::print(stderr,
+               "loopprof: deep stacks: {} captures continued above 16 KiB ({} KiB of records), "
+               "{} lost\n",
+               deep.joined(), deep.record_bytes() / 1024, deep.lost());
+  }
 
   Summary summary = collector.summary().build(std::move(base));
   for (const auto& sink : outputs->owned)

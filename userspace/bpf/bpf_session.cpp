@@ -300,7 +300,8 @@ std::map<std::string, uint64_t> BpfSession::dropped() const {
                                                             {LP_REC_THREAD_EXIT, "thread exit"},
                                                             {LP_REC_EXEC, "exec"},
                                                             {LP_REC_BUSY_END, "busy-period end"},
-                                                            {LP_REC_ANNOUNCE, "announce"}};
+                                                            {LP_REC_ANNOUNCE, "announce"},
+                                                            {LP_REC_STACK_MORE, "deep stack"}};
   std::map<std::string, uint64_t> out;
   for (auto [type, name] : kinds) out[name] = drop_count(type);
   return out;

@@ -5,7 +5,7 @@
 
 namespace loopprof {
 
-bool PendingSamples::keep(const lp_capture_record& record) {
+bool PendingSamples::keep(const lp_capture_record& record, std::span<const uint8_t> deeper) {
   Period& period = threads_[static_cast<pid_t>(record.tid)];
   if (period.seq != record.seq) {
     recycle(period.samples);
@@ -17,9 +17,10 @@ bool PendingSamples::keep(const lp_capture_record& record) {
     copy = std::move(spare_.back());
     spare_.pop_back();
   } else {
-    copy = std::make_unique<lp_capture_record>();
+    copy.record = std::make_unique<lp_capture_record>();
   }
-  std::memcpy(copy.get(), &record, sizeof(record));
+  std::memcpy(copy.record.get(), &record, sizeof(record));
+  copy.deeper.assign(deeper.begin(), deeper.end());
   period.samples.push_back(std::move(copy));
   return true;
 }

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -20,12 +21,16 @@ namespace loopprof {
 
 class PendingSamples {
  public:
-  using Sample = std::unique_ptr<lp_capture_record>;
+  struct Sample {
+    std::unique_ptr<lp_capture_record> record;
+    std::vector<uint8_t> deeper;  // the stack above the record's copy (deep stacks)
+  };
 
   // Keeps a copy of `record` (a sample of busy period record.seq of
-  // record.tid); samples of the thread's earlier busy periods are dropped.
-  // False when the busy period holds kMaxPerPeriod already: resolve it now.
-  bool keep(const lp_capture_record& record);
+  // record.tid) and of `deeper`, its stack extension; samples of the thread's
+  // earlier busy periods are dropped. False when the busy period holds
+  // kMaxPerPeriod already: resolve it now.
+  bool keep(const lp_capture_record& record, std::span<const uint8_t> deeper = {});
   // The samples kept for busy period `seq` of `tid`, oldest first; none are
   // kept for it afterwards.
   std::vector<Sample> take(pid_t tid, uint64_t seq);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "latency/callback_stats.hpp"
+#include "unwind/snapshot_bytes.hpp"
 #include "unwind/user_stack.hpp"
 
 namespace loopprof {
@@ -32,10 +33,12 @@ bool reaches_thread_entry(const Frames& root_first) {
 
 }  // namespace
 
-Frames StackResolver::user_frames(const lp_capture_record& record) {
+Frames StackResolver::user_frames(const lp_capture_record& record,
+                                  std::span<const uint8_t> deeper) {
   Frames frames;
   // Frame pointers, or a DWARF unwind of the stack snapshot (unwind/user_stack.hpp).
-  const UserStack stack = best_user_stack(record, unwinder_);
+  const UserStack stack = best_user_stack(record, unwinder_, deeper);
+  const SnapshotBytes bytes(record.snap, deeper);
   const auto& pcs = stack.pcs;
   for (size_t i = pcs.size(); i-- > 0;) {  // root first
     if (pcs[i] == 0) continue;
@@ -44,7 +47,7 @@ Frames StackResolver::user_frames(const lp_capture_record& record) {
       // One V8 frame per frame pointer (the code that runs in a frame sets rbp once).
       const bool same_as_caller = i + 1 < pcs.size() && stack.fps[i + 1] == stack.fps[i];
       if (!same_as_caller)
-        if (auto js = node_->frame(stack.fps[i], resolved.front(), record.snap)) resolved = {*js};
+        if (auto js = node_->frame(stack.fps[i], resolved.front(), bytes)) resolved = {*js};
     }
     frames.insert(frames.end(), resolved.begin(), resolved.end());
   }
@@ -62,8 +65,8 @@ Frames StackResolver::kernel_frames(const lp_capture_record& record) {
   return frames;
 }
 
-Frames StackResolver::resolve(const lp_capture_record& record) {
-  Frames frames = user_frames(record);
+Frames StackResolver::resolve(const lp_capture_record& record, std::span<const uint8_t> deeper) {
+  Frames frames = user_frames(record, deeper);
   // merge() also notices threads the BPF side did not know yet (and re-reads
   // the thread list), so it runs even for captures without Python frames.
   if (python_) frames = python_->merge(frames, record.py);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 
 #include "bpf/abi.hpp"
@@ -36,7 +37,8 @@ class StackResolver {
                 python::PythonSupport* python)
       : kernel_(kernel), process_(process), unwinder_(unwinder), python_(python) {}
 
-  Frames resolve(const lp_capture_record& record);
+  // `deeper`: the stack bytes above the record's copy (LP_REC_STACK_MORE), if any.
+  Frames resolve(const lp_capture_record& record, std::span<const uint8_t> deeper = {});
   // The capture's LoopStep, read without unwinding or naming its whole stack
   // (two Python frames at most). nullopt when only resolve() can tell: the
   // Python support does not know Handle._run yet, and so on. With
@@ -55,7 +57,7 @@ class StackResolver {
   }
 
  private:
-  Frames user_frames(const lp_capture_record& record);
+  Frames user_frames(const lp_capture_record& record, std::span<const uint8_t> deeper);
   Frames kernel_frames(const lp_capture_record& record);
 
   KernelSymbolizer& kernel_;

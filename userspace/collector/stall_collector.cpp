@@ -36,6 +36,9 @@ void StallCollector::on_record(const void* data, size_t size) {
       if (size >= sizeof(lp_capture_record))
         return on_capture(*static_cast<const lp_capture_record*>(data));
       break;
+    case LP_REC_STACK_MORE:  // comes right before its capture
+      if (extensions_.add(data, size)) return;
+      break;
     case LP_REC_RESUME: {
       lp_resume_record record;
       if (read_record(data, size, record)) return on_resume(record);
@@ -81,6 +84,7 @@ void StallCollector::on_record(const void* data, size_t size) {
 void StallCollector::subscribe_tables() {
   lifecycle_.subscribe([this](pid_t tid) {
     assembler_.forget(tid);
+    extensions_.forget(tid);
     causes_.forget(tid);
     notes_.forget(tid);
     callbacks_.forget(tid);
@@ -95,10 +99,10 @@ void StallCollector::subscribe_tables() {
 }
 
 size_t StallCollector::thread_entries() const {
-  return lifecycle_.tracked() + assembler_.threads_tracked() + causes_.threads_tracked() +
-         notes_.threads_tracked() + off_cpu_step_.size() + reported_ongoing_.size() +
-         callbacks_.threads_tracked() + pending_.threads_tracked() + asyncio_threads_.size() +
-         summary_.live_rows() + target_.names_kept();
+  return lifecycle_.tracked() + assembler_.threads_tracked() + extensions_.threads_tracked() +
+         causes_.threads_tracked() + notes_.threads_tracked() + off_cpu_step_.size() +
+         reported_ongoing_.size() + callbacks_.threads_tracked() + pending_.threads_tracked() +
+         asyncio_threads_.size() + summary_.live_rows() + target_.names_kept();
 }
 
 void StallCollector::on_thread_exit(const lp_thread_exit_record& record) {
@@ -119,12 +123,13 @@ void StallCollector::on_capture(const lp_capture_record& record) {
   pid_t tid = static_cast<pid_t>(record.tid);
   if (record.pid == static_cast<__u32>(target_.pid())) lifecycle_.saw(tid);
   target_.thread_name(tid);  // remember it while the thread exists
+  std::span<const uint8_t> deeper = extensions_.take(record);
   if (record.kind == LP_CAPTURE_SAMPLE) {
     ++samples_;
-    if (defer_sample(record)) return;
+    if (defer_sample(record, deeper)) return;
     ++samples_resolved_;
   }
-  Frames frames = resolver_.resolve(record);
+  Frames frames = resolver_.resolve(record, deeper);
   std::optional<TaskInfo> task;
   if (record.kind != LP_CAPTURE_WAKER) task = resolver_.task(record, frames);
   if (callbacks_.precise() && record.kind != LP_CAPTURE_WAKER)
@@ -150,7 +155,8 @@ void StallCollector::on_capture(const lp_capture_record& record) {
 // table takes what it needs from it now (LoopStep), its stack waits in
 // pending_ until the busy period reaches the threshold (resolve_pending) or
 // ends below it (on_busy_end). False: resolve it now.
-bool StallCollector::defer_sample(const lp_capture_record& record) {
+bool StallCollector::defer_sample(const lp_capture_record& record,
+                                  std::span<const uint8_t> deeper) {
   pid_t tid = static_cast<pid_t>(record.tid);
   if (reported_ongoing_.count({tid, record.seq})) return false;  // a stall already
   std::optional<LoopStep> step = resolver_.loop_step(record);
@@ -159,7 +165,7 @@ bool StallCollector::defer_sample(const lp_capture_record& record) {
     asyncio_threads_.insert(tid);
   else if (step->handle_run == LoopStep::HandleRun::not_seen && !asyncio_threads_.count(tid))
     return false;  // uvloop's native Handle__run shows only in the whole stack
-  if (!pending_.keep(record)) return false;
+  if (!pending_.keep(record, deeper)) return false;
   if (callbacks_.precise()) callbacks_.note_callback(tid, record.ts_ns, step->callback, step->task);
   callbacks_.on_sampled_step(tid, record.seq, step->callback, step->task);
   return true;
@@ -170,7 +176,7 @@ bool StallCollector::defer_sample(const lp_capture_record& record) {
 void StallCollector::resolve_pending(pid_t tid, uint64_t seq) {
   for (const PendingSamples::Sample& sample : pending_.take(tid, seq)) {
     ++samples_resolved_;
-    assembler_.on_sample(tid, seq, resolver_.resolve(*sample));
+    assembler_.on_sample(tid, seq, resolver_.resolve(*sample.record, sample.deeper));
   }
 }
 
@@ -262,6 +268,7 @@ void StallCollector::on_stall(const lp_stall_record& record) {
   notes_.apply(stall);
   if (stall.thread_exited) {
     assembler_.forget(tid);
+    extensions_.forget(tid);
     causes_.forget(tid);
     notes_.forget(tid);
   }

@@ -14,6 +14,7 @@
 #include "bpf/abi.hpp"
 #include "collector/cause_tracker.hpp"
 #include "collector/pending_samples.hpp"
+#include "collector/stack_extensions.hpp"
 #include "collector/stack_resolver.hpp"
 #include "collector/stall_assembler.hpp"
 #include "collector/summary_builder.hpp"
@@ -65,13 +66,15 @@ class StallCollector {
   uint64_t execs() const { return execs_; }
   // Entries of the per-thread tables (for tests and the soak benchmark).
   size_t thread_entries() const;
+  // Deep-stack records joined to their captures, and those lost.
+  const StackExtensions& stack_extensions() const { return extensions_; }
   // What stalls waited on; notes of stalls under way at attach go here.
   WaitNotes& wait_notes() { return notes_; }
 
  private:
   void on_stall(const lp_stall_record& record);
   void on_capture(const lp_capture_record& record);
-  bool defer_sample(const lp_capture_record& record);
+  bool defer_sample(const lp_capture_record& record, std::span<const uint8_t> deeper);
   void resolve_pending(pid_t tid, uint64_t seq);
   void on_resume(const lp_resume_record& record);
   void on_loop_exit(const lp_loop_exit_record& record);
@@ -90,6 +93,7 @@ class StallCollector {
   uint64_t threshold_ns_;
   uint32_t sample_hz_;
   StallAssembler assembler_;
+  StackExtensions extensions_;  // deep stacks waiting for their capture
   CauseTracker causes_;
   CallbackStats callbacks_;
   // Samples of busy periods not past the threshold yet, stacks unresolved.

@@ -41,7 +41,7 @@ bool NodeSupport::is_v8_code(const Frame& native) {
 }
 
 std::optional<Frame> NodeSupport::frame(uint64_t fp, const Frame& native,
-                                        const lp_user_snapshot& snapshot) {
+                                        const SnapshotBytes& snapshot) {
   if (fp == 0 || !is_v8_code(native)) return std::nullopt;
   SnapshotMemory stack(snapshot);
   auto v8 = reader_.read(fp, stack);

@@ -17,6 +17,7 @@
 #include "model/frame.hpp"
 #include "node/v8_frame_reader.hpp"
 #include "python/memory.hpp"
+#include "unwind/snapshot_bytes.hpp"
 
 namespace loopprof::node {
 
@@ -39,7 +40,7 @@ class NodeSupport {
   // The frame to show for the user frame whose frame pointer is `fp`, or
   // nullopt to keep the native one. Typed frames replace only frames the
   // symbolizer could not name.
-  std::optional<Frame> frame(uint64_t fp, const Frame& native, const lp_user_snapshot& snapshot);
+  std::optional<Frame> frame(uint64_t fp, const Frame& native, const SnapshotBytes& snapshot);
 
   const V8ReaderStats& stats() const { return reader_.stats(); }
 

@@ -10,13 +10,13 @@ namespace loopprof::node {
 
 class SnapshotMemory final : public python::MemoryReader {
  public:
-  explicit SnapshotMemory(const lp_user_snapshot& snapshot) : snapshot_(snapshot) {}
+  explicit SnapshotMemory(const SnapshotBytes& snapshot) : snapshot_(snapshot) {}
   bool read(uint64_t address, void* out, size_t size) const override {
     return read_snapshot(snapshot_, address, out, size);
   }
 
  private:
-  const lp_user_snapshot& snapshot_;
+  SnapshotBytes snapshot_;
 };
 
 }  // namespace loopprof::node

@@ -76,7 +76,7 @@ struct DwarfUnwinder::State {
   std::chrono::steady_clock::time_point last_refresh;
 
   // The unwind in progress (read by the libdwfl callbacks).
-  const lp_user_snapshot* snapshot = nullptr;
+  const SnapshotBytes* snapshot = nullptr;
   pid_t tid = 0;
   bool read_outside = false;
   bool bad_read = false;  // a read nowhere near the copied stack
@@ -132,7 +132,7 @@ bool get_thread(Dwfl*, pid_t tid, void* arg, void** thread_arg) {
 // Memory is the copied stack only: anything else fails the unwind there.
 bool memory_read(Dwfl*, Dwarf_Addr address, Dwarf_Word* result, void* arg) {
   State& s = *static_cast<State*>(arg);
-  const lp_user_snapshot& snap = *s.snapshot;
+  const SnapshotBytes& snap = *s.snapshot;
   if (!read_snapshot(snap, address, result, sizeof(Dwarf_Word))) {
     // Far from the copy: a wrong unwind rule, not a stack deeper than the copy.
     if (address < snapshot_low(snap) || address > snapshot_high(snap) + kBeyondCopy)
@@ -140,8 +140,9 @@ bool memory_read(Dwfl*, Dwarf_Addr address, Dwarf_Word* result, void* arg) {
     s.read_outside = true;
     return false;
   }
-  if (address >= snap.regs.sp)
-    s.stack_used = std::max<uint64_t>(s.stack_used, address - snap.regs.sp + sizeof(Dwarf_Word));
+  if (address >= snap.snap.regs.sp)
+    s.stack_used =
+        std::max<uint64_t>(s.stack_used, address - snap.snap.regs.sp + sizeof(Dwarf_Word));
   return true;
 }
 
@@ -157,9 +158,9 @@ bool set_initial_registers(Dwfl_Thread* thread, void* thread_arg) {
     return true;
   }
   Dwarf_Word regs[kDwarfRegisters];
-  std::memcpy(regs, &s.snapshot->regs, sizeof(regs));
+  std::memcpy(regs, &s.snapshot->snap.regs, sizeof(regs));
   if (!dwfl_thread_state_registers(thread, 0, kDwarfRegisters, regs)) return false;
-  dwfl_thread_state_register_pc(thread, s.snapshot->regs.ip);
+  dwfl_thread_state_register_pc(thread, s.snapshot->snap.regs.ip);
   return true;
 }
 
@@ -300,7 +301,7 @@ bool call_refuted(State& s, uint64_t target, uint64_t pc) {
 // Callee-saved registers that `frame`'s unwind rules store at CFA+N, read
 // with CFA = `cfa` (found by the caller's return address slot).
 void restore_saved_registers(State& s, const State::FrameRegs& frame, uint64_t cfa,
-                             const lp_user_snapshot& snapshot, State::FrameRegs& out) {
+                             const SnapshotBytes& snapshot, State::FrameRegs& out) {
   const uint64_t pc = frame.activation ? frame.pc : frame.pc - 1;
   Dwfl_Module* module = dwfl_addrmodule(s.dwfl, pc);
   if (!module) return;
@@ -369,7 +370,7 @@ bool DwarfUnwinder::maybe_refresh() {
   return refresh().ok();
 }
 
-UserUnwind DwarfUnwinder::run(const lp_user_snapshot& snapshot, pid_t tid) {
+UserUnwind DwarfUnwinder::run(const SnapshotBytes& snapshot, pid_t tid) {
   State& s = *state_;
   UserUnwind out;
   s.snapshot = &snapshot;
@@ -404,9 +405,9 @@ UserUnwind DwarfUnwinder::run(const lp_user_snapshot& snapshot, pid_t tid) {
   return out;
 }
 
-UserUnwind DwarfUnwinder::unwind(const lp_user_snapshot& snapshot, pid_t tid) {
-  if (!(snapshot.flags & LP_SNAP_REGS)) return UserUnwind{};
-  if (!in_text(snapshot.regs.ip)) maybe_refresh();
+UserUnwind DwarfUnwinder::unwind(const SnapshotBytes& snapshot, pid_t tid) {
+  if (!(snapshot.snap.flags & LP_SNAP_REGS)) return UserUnwind{};
+  if (!in_text(snapshot.snap.regs.ip)) maybe_refresh();
   UserUnwind out = checked_run(snapshot, tid);
   // A new library (dlopen) shows up as a PC in no known module.
   if (out.end == UserUnwind::End::failed && !out.pcs.empty() && !in_text(out.pcs.back()) &&
@@ -420,7 +421,7 @@ UserUnwind DwarfUnwinder::unwind(const lp_user_snapshot& snapshot, pid_t tid) {
 // A run whose every step lands on a return address that follows a call
 // instruction: a step that does not (wrong or missing unwind info, a frame
 // pointer that is not one) ends it there as failed.
-UserUnwind DwarfUnwinder::checked_run(const lp_user_snapshot& snapshot, pid_t tid) {
+UserUnwind DwarfUnwinder::checked_run(const SnapshotBytes& snapshot, pid_t tid) {
   State& s = *state_;
   UserUnwind out = run(snapshot, tid);
   for (size_t j = 1; j < s.frames.size(); j++) {
@@ -442,21 +443,20 @@ UserUnwind DwarfUnwinder::checked_run(const lp_user_snapshot& snapshot, pid_t ti
 // after a call instruction, whose caller then unwinds on (tried in order, up
 // to kMaxRecoveryCandidates). Callee-saved registers the last frame's unwind
 // rules place relative to its CFA are read from there.
-bool DwarfUnwinder::recover(UserUnwind& out, const lp_user_snapshot& snapshot, pid_t tid) {
+bool DwarfUnwinder::recover(UserUnwind& out, const SnapshotBytes& snapshot, pid_t tid) {
   State& s = *state_;
   if (out.pcs.empty() || s.frames.size() != out.pcs.size()) return false;
   const std::vector<State::FrameRegs> before = s.frames;
   const State::FrameRegs& last = before.back();
   if (!(last.known & (1u << kStackPointerRegister))) return false;
-  const uint64_t base = snapshot.regs.sp;
-  const uint64_t bytes = std::min<uint64_t>(snapshot.stack_bytes, LP_SNAP_STACK_BYTES);
+  const uint64_t base = snapshot.snap.regs.sp;
   uint64_t slot = std::max(last.regs[kStackPointerRegister], base);
   slot = (slot + 7) & ~uint64_t{7};
   int candidates = 0;
-  const uint64_t window_end = std::min(base + bytes, slot + kRecoveryWindow);
+  const uint64_t window_end = std::min(snapshot_high(snapshot), slot + kRecoveryWindow);
   for (; slot + 8 <= window_end && candidates < kMaxRecoveryCandidates; slot += 8) {
     uint64_t value;
-    std::memcpy(&value, snapshot.stack + (slot - base), sizeof(value));
+    if (!read_snapshot(snapshot, slot, &value, sizeof(value))) break;
     uint64_t target = 0;
     if (!in_text(value) || follows_call(s, value, &target) != CallCheck::yes) continue;
     if (call_refuted(s, target, last.activation ? last.pc : last.pc - 1)) continue;

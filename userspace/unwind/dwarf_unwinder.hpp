@@ -14,6 +14,7 @@
 
 #include "bpf/abi.hpp"
 #include "core/error.hpp"
+#include "unwind/snapshot_bytes.hpp"
 
 namespace loopprof {
 
@@ -55,7 +56,8 @@ class DwarfUnwinder {
   DwarfUnwinder(const DwarfUnwinder&) = delete;
   DwarfUnwinder& operator=(const DwarfUnwinder&) = delete;
 
-  UserUnwind unwind(const lp_user_snapshot& snapshot, pid_t tid);
+  // `snapshot`: a capture's snapshot, with the deeper stack bytes joined to it.
+  UserUnwind unwind(const SnapshotBytes& snapshot, pid_t tid);
   // True when `address` lies in an executable mapping of the target (ELF
   // file, vDSO, or anonymous JIT code) as of the last refresh.
   bool in_text(uint64_t address) const;
@@ -67,9 +69,9 @@ class DwarfUnwinder {
  private:
   explicit DwarfUnwinder(std::unique_ptr<State> state);
   bool maybe_refresh();  // refresh() unless one ran within refresh_interval
-  UserUnwind run(const lp_user_snapshot& snapshot, pid_t tid);
-  UserUnwind checked_run(const lp_user_snapshot& snapshot, pid_t tid);
-  bool recover(UserUnwind& out, const lp_user_snapshot& snapshot, pid_t tid);
+  UserUnwind run(const SnapshotBytes& snapshot, pid_t tid);
+  UserUnwind checked_run(const SnapshotBytes& snapshot, pid_t tid);
+  bool recover(UserUnwind& out, const SnapshotBytes& snapshot, pid_t tid);
   std::unique_ptr<State> state_;
 };
 

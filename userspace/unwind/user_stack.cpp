@@ -57,11 +57,11 @@ namespace {
 // Frame pointers of frames that came from the kernel's frame-pointer walk
 // (recorded as 0): where the caller's return address sits at [fp + 8] of
 // the frame below, the caller's frame pointer is [fp], read from the copy.
-void fill_frame_pointers(UserStack& stack, const lp_user_snapshot& snap) {
+void fill_frame_pointers(UserStack& stack, const SnapshotBytes& snap) {
   auto word = [&](uint64_t address, uint64_t& out) {
     return read_snapshot(snap, address, &out, sizeof(out));
   };
-  if (!stack.fps.empty() && stack.fps[0] == 0) stack.fps[0] = snap.regs.bp;
+  if (!stack.fps.empty() && stack.fps[0] == 0) stack.fps[0] = snap.snap.regs.bp;
   for (size_t i = 1; i < stack.pcs.size(); i++) {
     if (stack.fps[i] != 0 || stack.fps[i - 1] == 0) continue;
     uint64_t ret = 0, caller_fp = 0;
@@ -72,7 +72,8 @@ void fill_frame_pointers(UserStack& stack, const lp_user_snapshot& snap) {
 
 }  // namespace
 
-UserStack best_user_stack(const lp_capture_record& record, DwarfUnwinder* unwinder) {
+UserStack best_user_stack(const lp_capture_record& record, DwarfUnwinder* unwinder,
+                          std::span<const uint8_t> deeper) {
   const auto fp = frame_pointer_pcs(record);
   if (!unwinder || !(record.snap.flags & LP_SNAP_REGS)) {
     if (fp.empty()) return {};
@@ -80,10 +81,11 @@ UserStack best_user_stack(const lp_capture_record& record, DwarfUnwinder* unwind
             std::vector<uint64_t>(fp.size(), 0),
             UserStackSource::frame_pointers};
   }
-  const UserUnwind dwarf = unwinder->unwind(record.snap, static_cast<pid_t>(record.tid));
+  const SnapshotBytes bytes(record.snap, deeper);
+  const UserUnwind dwarf = unwinder->unwind(bytes, static_cast<pid_t>(record.tid));
   UserStack stack =
       choose_user_stack(fp, dwarf, [unwinder](uint64_t pc) { return unwinder->in_text(pc); });
-  if (stack.source != UserStackSource::dwarf) fill_frame_pointers(stack, record.snap);
+  if (stack.source != UserStackSource::dwarf) fill_frame_pointers(stack, bytes);
   return stack;
 }
 

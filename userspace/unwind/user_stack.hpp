@@ -45,7 +45,9 @@ UserStack choose_user_stack(std::span<const uint64_t> frame_pointer, const UserU
                             const std::function<bool(uint64_t)>& in_text);
 
 // The whole rule. `unwinder` belongs to record.pid (may be null: rule 1).
-UserStack best_user_stack(const lp_capture_record& record, DwarfUnwinder* unwinder);
+// `deeper`: the stack bytes above the record's copy (LP_REC_STACK_MORE), if any.
+UserStack best_user_stack(const lp_capture_record& record, DwarfUnwinder* unwinder,
+                          std::span<const uint8_t> deeper = {});
 
 inline std::vector<uint64_t> best_user_pcs(const lp_capture_record& record,
                                            DwarfUnwinder* unwinder) {
