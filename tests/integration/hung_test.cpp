@@ -435,5 +435,64 @@ TEST(Dump, DeadlockOfTwoRLocks) {
   }
 }
 
+// A loop that blocks on a lock while loopprof watches (not before attach):
+// the ongoing stall names the lock's holder, and a deadlock, from a look at
+// the live threads once the lock wait has lasted the threshold; the report at
+// exit says the same. Without that look, neither is known until the lock is
+// released, and a deadlocked loop's never is.
+TEST(BusyAfterAttach, LockWaitNamesItsHolderAndDeadlock) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  for (const auto& python : pythons_to_test())
+    for (const std::string mode : {"rlock", "rlock-deadlock"}) {
+      SCOPED_TRACE(python + " " + mode);
+      Process app = Process::spawn(
+          {.argv = {python, fixture_source("hung_app.py"), mode, "--wait-go"}, .pipe_stdin = true});
+      auto loop_line = app.wait_for_line(Stream::kStdout, "loop main", milliseconds(20000));
+      auto holder_line =
+          app.wait_for_line(Stream::kStdout, "thread rlock-holder", milliseconds(20000));
+      ASSERT_TRUE(loop_line && holder_line) << app.describe();
+      ASSERT_TRUE(app.wait_for_line(Stream::kStdout, "waiting for go", milliseconds(20000)))
+          << app.describe();
+      pid_t loop_tid = number_after(loop_line->text, "loop main");
+      const std::string holder = fmt::format(
+          "rlock-holder (tid {})", number_after(holder_line->text, "thread rlock-holder"));
+
+      TempDir dir;
+      Process loopprof = run_loopprof(app.pid(), {"-t", std::to_string(kThresholdMs), "-d", "3",
+                                                  "--events", dir.file("events.jsonl")});
+      app.write_stdin("go\n");
+      ASSERT_TRUE(app.wait_for_line(Stream::kStdout, "stuck", milliseconds(5000)))
+          << app.describe();
+      ASSERT_EQ(loopprof.wait_exit(milliseconds(20000)), 0) << loopprof.describe();
+      const std::string out = loopprof.text(Stream::kStdout);
+      std::vector<nlohmann::json> stalls;
+      for (const auto& event : read_jsonl(dir.file("events.jsonl")))
+        if (event.value("event", "") == "stall" && event.value("tid", 0) == loop_tid)
+          stalls.push_back(event);
+      ASSERT_FALSE(stalls.empty()) << loopprof.describe();
+      bool ongoing_named = false;
+      for (const auto& stall : stalls) {
+        EXPECT_FALSE(stall.value("began_before_attach", false)) << stall.dump();
+        if (stall.value("ongoing", false) &&
+            stall.value("waited_on", "").find("held by " + holder) != std::string::npos)
+          ongoing_named = true;
+      }
+      EXPECT_TRUE(ongoing_named) << "no ongoing stall names " << holder << "\n"
+                                 << loopprof.describe();
+      const nlohmann::json& last = stalls.back();
+      EXPECT_TRUE(last.value("at_exit", false)) << last.dump();
+      EXPECT_EQ(last["cause"], "lock") << last.dump();
+      EXPECT_NE(last.value("waited_on", "").find("held by " + holder), std::string::npos)
+          << last.dump();
+      EXPECT_NE(out.find("held by " + holder), std::string::npos) << out;
+      if (mode == "rlock-deadlock") {
+        EXPECT_NE(last.value("deadlock", "").find(holder), std::string::npos) << last.dump();
+        EXPECT_NE(out.find("DEADLOCK"), std::string::npos) << out;
+      } else {
+        EXPECT_EQ(last.value("deadlock", ""), "") << last.dump();
+      }
+    }
+}
+
 }  // namespace
 }  // namespace loopprof::test

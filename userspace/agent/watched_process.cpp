@@ -77,6 +77,8 @@ Result<std::unique_ptr<WatchedProcess>> WatchedProcess::open(pid_t pid, ProcessC
   size_t busy =
       seed_busy_loops(pid, context.session, *process->collector_, context.kernel_symbols,
                       *process->symbols_, process->unwinder_.get(), monotonic_ns(), false);
+  process->collector_->set_lock_inspector(
+      lock_inspector(pid, context.kernel_symbols, *process->symbols_, process->unwinder_));
   if (busy == 0)
     process->release_native();
   else

@@ -80,6 +80,23 @@ size_t seed_busy_loops(pid_t pid, BpfSession& session, StallCollector& collector
   return seeded;
 }
 
+StallCollector::LockInspector lock_inspector(pid_t pid, KernelSymbolizer& kernel,
+                                             ProcessSymbolizer& process,
+                                             const std::unique_ptr<DwarfUnwinder>& unwinder) {
+  return [pid, &kernel, &process, &unwinder](pid_t tid) -> std::optional<AttachNote> {
+    auto inspector = ThreadInspector::open(pid, kernel, process, unwinder.get());
+    if (!inspector) return std::nullopt;
+    auto live = (*inspector)->inspect();
+    if (!live) return std::nullopt;
+    for (const LiveThread& t : live->threads)
+      if (t.tid == tid)
+        return AttachNote{.waited_on = t.waiting_on(live->threads),
+                          .deadlock = live->deadlock_of(tid),
+                          .before_attach = false};
+    return std::nullopt;
+  };
+}
+
 size_t seed_waiting_threads(const TargetProcess& target, BpfSession& session) {
   size_t seeded = 0;
   for (const PollWaiter& waiter : target.poll_waiters()) {

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "bpf/bpf_session.hpp"
 #include "collector/stall_collector.hpp"
@@ -30,5 +31,12 @@ size_t seed_busy_loops(pid_t pid, BpfSession& session, StallCollector& collector
 // loop's wait", so their first busy period is measured from its start.
 // Returns how many such threads there are.
 size_t seed_waiting_threads(const TargetProcess& target, BpfSession& session);
+
+// For stalls that begin after attach and wait on a lock: looks at the target's
+// live threads (never stopping it, as dump does) for the lock's holder and a
+// deadlock. `unwinder` may be null, or change, while the collector runs.
+StallCollector::LockInspector lock_inspector(pid_t pid, KernelSymbolizer& kernel,
+                                             ProcessSymbolizer& process,
+                                             const std::unique_ptr<DwarfUnwinder>& unwinder);
 
 }  // namespace loopprof

@@ -163,6 +163,8 @@ int run_profile(const ProfileOptions& options) {
   if (target->exited())
     return fail(Error::failed(fmt::format("trace PID {}", options.pid),
                               "it exited while loopprof was attaching"));
+  collector.set_lock_inspector(
+      lock_inspector(options.pid, *kernel_symbols, *process_symbols, unwinder));
   size_t busy = seed_busy_loops(options.pid, *session, collector, *kernel_symbols, *process_symbols,
                                 unwinder.get(), monotonic_ns(), options.verbose);
   size_t seeded = seed_waiting_threads(target.value(), *session) + busy;

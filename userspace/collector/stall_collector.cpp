@@ -315,13 +315,39 @@ void StallCollector::check_ongoing(const std::vector<std::pair<pid_t, lp_thread>
       saw_loop_ = true;
       summary_.note_loop_thread(tid, target_.thread_name(tid), state);
     }
-    if (reported_ongoing_.count({tid, state.seq})) continue;
+    bool reported = reported_ongoing_.count({tid, state.seq}) > 0;
+    bool learned = inspect_lock_wait(tid, state, now_ns);
+    if (reported && !learned) continue;
     bool past_threshold = false;
     Stall stall = ongoing_stall(tid, state, now_ns, past_threshold);
     if (!past_threshold) continue;
     reported_ongoing_.insert({tid, state.seq});
-    report(stall);
+    report(stall);  // again when a lock holder or a deadlock is newly known
   }
+}
+
+bool StallCollector::inspect_lock_wait(pid_t tid, const lp_thread& state, uint64_t now_ns) {
+  if (!lock_inspector_ || !state.off_cpu || state.off_reason != LP_OFF_FUTEX) return false;
+  __u64 elapsed = 0, on_cpu = 0, off_cpu = 0;
+  if (!lp_busy_so_far(&state, now_ns, &elapsed, &on_cpu, &off_cpu) || elapsed < threshold_ns_)
+    return false;
+  // The futex wait under way has itself lasted the threshold: a lock held
+  // long, not the GIL's hand-overs (every 5 ms) or a short contended lock.
+  if (now_ns < state.last_switch_ns + threshold_ns_) return false;
+  const AttachNote* known = notes_.lock_note(tid, state.seq);
+  if (known && (known->before_attach || !known->deadlock.empty() ||
+                now_ns - known->inspected_ns < kLockReinspectNs))
+    return false;
+  if (last_lock_inspection_ns_ && now_ns - last_lock_inspection_ns_ < kLockInspectGapNs)
+    return false;
+  last_lock_inspection_ns_ = now_ns;
+  std::optional<AttachNote> note = lock_inspector_(tid);
+  if (!note) note = AttachNote{};
+  note->inspected_ns = now_ns;
+  bool news = !known ? !note->waited_on.empty() || !note->deadlock.empty()
+                     : note->waited_on != known->waited_on || note->deadlock != known->deadlock;
+  notes_.lock_wait_seen(tid, state.seq, std::move(*note));
+  return news;
 }
 
 std::vector<Stall> StallCollector::ongoing_now(

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -70,12 +72,24 @@ class StallCollector {
   const StackExtensions& stack_extensions() const { return extensions_; }
   // What stalls waited on; notes of stalls under way at attach go here.
   WaitNotes& wait_notes() { return notes_; }
+  // Looks at the target's live threads for what thread `tid` waits on (lock
+  // holder, deadlock); nullopt when it cannot. Called by check_ongoing for a
+  // stall past the threshold whose futex wait under way has lasted the
+  // threshold too, at most once a second,
+  // again every kLockReinspectNs while the stall lasts and no deadlock is
+  // found (the second thread of a deadlock may block after the first).
+  using LockInspector = std::function<std::optional<AttachNote>(pid_t tid)>;
+  void set_lock_inspector(LockInspector inspector) { lock_inspector_ = std::move(inspector); }
+  static constexpr uint64_t kLockInspectGapNs = 1'000'000'000;
+  static constexpr uint64_t kLockReinspectNs = 5'000'000'000;
 
  private:
   void on_stall(const lp_stall_record& record);
   void on_capture(const lp_capture_record& record);
   bool defer_sample(const lp_capture_record& record, std::span<const uint8_t> deeper);
   void resolve_pending(pid_t tid, uint64_t seq);
+  // True when it found something new to say about the stall's lock wait.
+  bool inspect_lock_wait(pid_t tid, const lp_thread& state, uint64_t now_ns);
   void on_resume(const lp_resume_record& record);
   void on_loop_exit(const lp_loop_exit_record& record);
   void on_wake(const lp_wake_record& record);
@@ -109,6 +123,8 @@ class StallCollector {
   SummaryBuilder summary_;
   WaitNotes notes_;
   std::set<std::pair<pid_t, uint64_t>> reported_ongoing_;  // (tid, seq)
+  LockInspector lock_inspector_;
+  uint64_t last_lock_inspection_ns_ = 0;
   ThreadLifecycle lifecycle_;  // declared last: handlers point at the tables above
   uint64_t malformed_records_ = 0;
   uint64_t samples_ = 0;

@@ -20,6 +20,16 @@ void WaitNotes::began_before_attach(pid_t tid, uint64_t seq, AttachNote note) {
   attach_[{tid, seq}] = std::move(note);
 }
 
+void WaitNotes::lock_wait_seen(pid_t tid, uint64_t seq, AttachNote note) {
+  note.before_attach = false;
+  attach_[{tid, seq}] = std::move(note);
+}
+
+const AttachNote* WaitNotes::lock_note(pid_t tid, uint64_t seq) const {
+  auto it = attach_.find({tid, seq});
+  return it == attach_.end() ? nullptr : &it->second;
+}
+
 void WaitNotes::on_switch_out(const lp_capture_record& record, const Frames& frames) {
   pid_t tid = static_cast<pid_t>(record.tid);
   Period& p = periods_[tid];
@@ -52,7 +62,7 @@ void WaitNotes::on_resume(pid_t tid, uint64_t seq, uint64_t blocked_ns) {
 
 void WaitNotes::apply(Stall& stall) {
   if (auto it = attach_.find({stall.tid, stall.seq}); it != attach_.end()) {
-    stall.began_before_attach = true;
+    stall.began_before_attach = it->second.before_attach;
     stall.deadlock = it->second.deadlock;
     stall.waited_on = it->second.waited_on;
     if (!stall.ongoing) attach_.erase(it);

@@ -19,10 +19,14 @@
 
 namespace loopprof {
 
-// A stall under way at attach (see app/busy_at_attach.hpp).
+// What a look at the live threads found about a stall's lock wait: at attach
+// for stalls under way then (app/busy_at_attach.hpp), or while a stall that
+// began later waits on a lock (StallCollector::set_lock_inspector).
 struct AttachNote {
   std::string waited_on;  // "futex on pthread mutex 0x... held by t (tid 9)"
   std::string deadlock;   // "" when the thread is in no lock cycle
+  bool before_attach = true;
+  uint64_t inspected_ns = 0;  // when the threads were looked at (CLOCK_MONOTONIC)
 };
 
 // The syscall of a kernel stack ("recvfrom" from __x64_sys_recvfrom), or "".
@@ -33,6 +37,10 @@ class WaitNotes {
   explicit WaitNotes(pid_t pid) : fds_(pid) {}
 
   void began_before_attach(pid_t tid, uint64_t seq, AttachNote note);
+  // A stall that began after attach waits on a lock: what the threads showed.
+  void lock_wait_seen(pid_t tid, uint64_t seq, AttachNote note);
+  // The note of busy period `seq` of `tid`, if any.
+  const AttachNote* lock_note(pid_t tid, uint64_t seq) const;
   // A busy loop thread left the CPU (an LP_CAPTURE_OFFCPU record).
   void on_switch_out(const lp_capture_record& record, const Frames& frames);
   void on_resume(pid_t tid, uint64_t seq, uint64_t blocked_ns);
