@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -428,5 +430,188 @@ TEST_F(AgentTest, WatchesLoopsStartedBeforeAndAfterItIntoPrometheus) {
   EXPECT_EQ(agent.process().wait_exit(milliseconds(10000)), 0) << agent.process().describe();
 }
 
+// --pyroscope: a stand-in ingest server (tests/fixtures/ingest_server.py)
+// saves every push; go tool pprof reads each saved body.
+class IngestServer {
+ public:
+  explicit IngestServer(const std::string& dir)
+      : dir_(dir), process_(Process::spawn({"python3", fixture_source("ingest_server.py"), dir})) {
+    auto line = process_.wait_for_line(Stream::kStdout, "listening", milliseconds(10000));
+    if (!line) throw std::runtime_error("ingest server did not start:\n" + process_.describe());
+    port_ = std::stoi(line->text.substr(line->text.rfind(' ') + 1));
+  }
+  int port() const { return port_; }
+  // The saved requests' numbers (1, 2, ...) whose body is complete.
+  std::vector<int> requests() const {
+    std::vector<int> out;
+    if (!fs::exists(dir_)) return out;
+    for (const auto& entry : fs::directory_iterator(dir_))
+      if (entry.path().extension() == ".body") out.push_back(std::stoi(entry.path().stem()));
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  std::string file(int request, const char* extension) const {
+    return dir_ + "/" + std::to_string(request) + extension;
+  }
+
+ private:
+  std::string dir_;
+  Process process_;
+  int port_ = 0;
+};
+
+std::map<std::string, std::string> parse_query(const std::string& query) {
+  std::map<std::string, std::string> out;
+  std::istringstream parts(query);
+  for (std::string part; std::getline(parts, part, '&');) {
+    size_t eq = part.find('=');
+    out[part.substr(0, eq)] = eq == std::string::npos ? "" : part.substr(eq + 1);
+  }
+  return out;
+}
+
+std::string percent_decode(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size()) {
+      out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+TEST_F(AgentTest, PushesTheStallProfileOfEachIntervalToPyroscope) {
+  if (!has_program("go")) GTEST_SKIP() << "go is not installed (make deps)";
+  TempDir dir("loopprof-pyroscope");
+  IngestServer ingest(dir.file("ingest"));
+  Process app = Process::spawn(
+      {{"python3", fixture_source("stall_app.py"), "cpu:300", "idle:30000"}, {}, true});
+  ASSERT_TRUE(app.wait_for_line(Stream::kStdout, "ready", milliseconds(20000))) << app.describe();
+
+  Agent agent({"--match", regex_escape(fixture_source("stall_app.py")), "--no-log", "--pyroscope",
+               "http://127.0.0.1:" + std::to_string(ingest.port()), "--pyroscope-interval", "1"});
+  ASSERT_TRUE(agent.process().wait_for_line(
+      Stream::kStderr, "watching PID " + std::to_string(app.pid()), milliseconds(5000)))
+      << agent.process().describe();
+  int64_t before_s = std::time(nullptr);
+  app.write_stdin("go\n");
+  ASSERT_TRUE(app.wait_for_line(Stream::kStdout, "after main cpu:300", milliseconds(20000)));
+
+  // The push of the interval the stall ended in: go tool pprof reads it.
+  std::string env = "HOME=" + dir.path().string() + " PPROF_TMPDIR=" + dir.path().string() + " ";
+  std::string raw;
+  int pushed = 0;
+  for (auto deadline = Clock::now() + milliseconds(15000); Clock::now() < deadline && !pushed;
+       std::this_thread::sleep_for(milliseconds(250))) {
+    for (int request : ingest.requests()) {
+      std::string out = dir.file("raw-" + std::to_string(request));
+      int status = std::system(
+          (env + "go tool pprof -raw " + ingest.file(request, ".body") + " > " + out + " 2>&1")
+              .c_str());
+      ASSERT_EQ(status, 0) << read_file_text(out);
+      raw = read_file_text(out);
+      if (raw.find("burn_cpu") != std::string::npos) {
+        pushed = request;
+        break;
+      }
+    }
+  }
+  ASSERT_NE(pushed, 0) << "no pushed profile names burn_cpu; last one read:\n"
+                       << raw << agent.process().describe();
+  EXPECT_NE(raw.find("stalls/count stall_time/nanoseconds[dflt]"), std::string::npos) << raw;
+  const std::string pid = std::to_string(app.pid());
+  for (const std::string& label :
+       {"pid:[" + pid + "]", std::string("service:[stall_app.py]"), std::string("cause:["),
+        "comm:[" + read_comm(app.pid(), app.pid()) + "]", std::string("runtime:[cpython-3.")})
+    EXPECT_NE(raw.find(label), std::string::npos) << label << "\n" << raw;
+
+  // The request: Pyroscope's ingest query, a raw pprof body.
+  auto query = parse_query(read_file_text(ingest.file(pushed, ".query")));
+  EXPECT_EQ(percent_decode(query["name"]).rfind("loopprof.stalls{hostname=", 0), 0u)
+      << query["name"];
+  EXPECT_EQ(query["format"], "pprof");
+  EXPECT_EQ(query["spyName"], "loopprof");
+  ASSERT_TRUE(query.count("from") && query.count("until"));
+  int64_t from = std::stoll(query["from"]), until = std::stoll(query["until"]);
+  EXPECT_LE(from, until);
+  EXPECT_LE(until - from, 2) << "one 1 s interval";
+  EXPECT_GE(until, before_s);
+  EXPECT_LE(until, std::time(nullptr));
+  EXPECT_EQ(read_file_text(ingest.file(pushed, ".type")), "application/octet-stream");
+  // No push of an interval without a stall: at most one per stall here.
+  EXPECT_LE(ingest.requests().size(), 2u);
+
+  auto samples = agent.wait_for(
+      [](const std::vector<Sample>& s) {
+        return value_of(s, "loopprof_agent_pyroscope_pushes_total", {}) >= 1;
+      },
+      milliseconds(5000));
+  EXPECT_GE(value_of(samples, "loopprof_agent_pyroscope_pushes_total", {}), 1);
+  EXPECT_GT(value_of(samples, "loopprof_agent_pyroscope_pushed_bytes_total", {}), 0);
+  EXPECT_EQ(value_of(samples, "loopprof_agent_pyroscope_push_failures_total", {}), 0)
+      << agent.metrics();
+  EXPECT_TRUE(agent.process().wait_for_line(Stream::kStderr, "pushed the first stall profile",
+                                            milliseconds(1000)));
+  agent.process().signal(SIGTERM);
+  EXPECT_EQ(agent.process().wait_exit(milliseconds(10000)), 0) << agent.process().describe();
+}
+
+TEST_F(AgentTest, KeepsCollectingWhilePyroscopeIsDown) {
+  const int closed_port = free_port();  // nothing listens there
+  Process app =
+      Process::spawn({{"python3", fixture_source("stall_app.py"), "--gap", "600", "sleep:200",
+                       "sleep:200", "sleep:200", "sleep:200", "sleep:200", "idle:30000"},
+                      {},
+                      true});
+  ASSERT_TRUE(app.wait_for_line(Stream::kStdout, "ready", milliseconds(20000))) << app.describe();
+  Agent agent({"--match", regex_escape(fixture_source("stall_app.py")), "--no-log", "--pyroscope",
+               "http://127.0.0.1:" + std::to_string(closed_port), "--pyroscope-interval", "1"});
+  ASSERT_TRUE(agent.process().wait_for_line(
+      Stream::kStderr, "watching PID " + std::to_string(app.pid()), milliseconds(5000)))
+      << agent.process().describe();
+  app.write_stdin("go\n");
+
+  // Every stall still counts, /metrics still answers, and each failed push
+  // is counted by its reason.
+  const std::string pid = std::to_string(app.pid());
+  auto samples = agent.wait_for(
+      [&](const std::vector<Sample>& s) {
+        return value_of(s, "loopprof_stalls_total", {{"pid", pid}, {"cause", "sleep"}}) >= 5 &&
+               value_of(s, "loopprof_agent_pyroscope_push_failures_total",
+                        {{"reason", "connect"}}) >= 3;
+      },
+      milliseconds(20000));
+  std::string text = agent.metrics();
+  EXPECT_EQ(value_of(samples, "loopprof_stalls_total", {{"pid", pid}, {"cause", "sleep"}}), 5)
+      << text;
+  EXPECT_GE(
+      value_of(samples, "loopprof_agent_pyroscope_push_failures_total", {{"reason", "connect"}}), 3)
+      << text;
+  EXPECT_EQ(value_of(samples, "loopprof_agent_pyroscope_pushes_total", {}), 0) << text;
+  // One warning line for the failures of one kind (rate-limited).
+  size_t warnings = 0;
+  for (const auto& line : agent.process().lines(Stream::kStderr))
+    warnings += line.text.find("failed to push the stall profile") != std::string::npos;
+  EXPECT_EQ(warnings, 1u) << agent.process().text(Stream::kStderr);
+  EXPECT_TRUE(agent.process().running());
+
+  auto stopping = Clock::now();
+  agent.process().signal(SIGTERM);
+  EXPECT_EQ(agent.process().wait_exit(milliseconds(10000)), 0) << agent.process().describe();
+  EXPECT_LT(Clock::now() - stopping, milliseconds(5000));
+}
+
+TEST(AgentOptions, RefusesAPyroscopeUrlItCannotUse) {
+  for (const char* url : {"pyroscope:4040", "http://user:pw@pyroscope:4040", "ftp://pyroscope"}) {
+    Process agent = Process::spawn({loopprof_binary(), "agent", "--pyroscope", url});
+    EXPECT_NE(agent.wait_exit(milliseconds(10000)), 0) << url;
+    std::string err = agent.text(Stream::kStderr);
+    EXPECT_NE(err.find("--pyroscope"), std::string::npos) << err;
+    EXPECT_EQ(err.find("pw@"), std::string::npos) << err;
+  }
+}
 }  // namespace
 }  // namespace loopprof::test

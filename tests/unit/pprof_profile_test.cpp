@@ -62,6 +62,19 @@ TEST_F(PprofProfileTest, GoToolPprofReadsSamplesFramesAndLabels) {
   EXPECT_NE(raw.find("python3.11"), std::string::npos) << "no mapping for native frames\n" << raw;
 }
 
+TEST_F(PprofProfileTest, ProcessLabelsGoOnEverySampleOfTheirPid) {
+  PprofMetadata metadata;
+  metadata.process_labels[10] = {{"comm", "python3"}, {"service", "shop.service"}};
+  metadata.process_labels[99] = {{"comm", "other"}};
+  std::string raw = pprof("-raw", write(encode_pprof(sample_stalls(), metadata)));
+  EXPECT_NE(raw.find("comm:[python3]"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("service:[shop.service]"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find("other"), std::string::npos) << raw;
+  // Without them, no such label.
+  std::string plain = pprof("-raw", write(encode_pprof(sample_stalls(), {})));
+  EXPECT_EQ(plain.find("comm:"), std::string::npos) << plain;
+}
+
 TEST_F(PprofProfileTest, TotalStallTimeEqualsTheStallsDurations) {
   fs::path file = write(encode_pprof(sample_stalls(), {}));
   std::string top = pprof("-top -sample_index=stall_time -unit=ms", file);

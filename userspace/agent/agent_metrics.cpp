@@ -113,6 +113,25 @@ void process_families(Exposition& out, const Processes& processes) {
     out.sample("loopprof_gil_wait_seconds_total", p->base_labels(), p->gil_wait_ns() * kNs);
 }
 
+void pyroscope_families(Exposition& out, const PushStats& p) {
+  out.family("loopprof_agent_pyroscope_pushes_total", MetricType::counter,
+             "Stall profiles the Pyroscope server accepted (--pyroscope).");
+  out.sample("loopprof_agent_pyroscope_pushes_total", {}, static_cast<double>(p.pushes));
+  out.family("loopprof_agent_pyroscope_pushed_bytes_total", MetricType::counter,
+             "Bytes of the accepted profiles (gzip pprof).");
+  out.sample("loopprof_agent_pyroscope_pushed_bytes_total", {}, static_cast<double>(p.bytes));
+  out.family("loopprof_agent_pyroscope_push_seconds_total", MetricType::counter,
+             "Time the accepted pushes took.");
+  out.sample("loopprof_agent_pyroscope_push_seconds_total", {}, p.seconds);
+  out.family("loopprof_agent_pyroscope_push_failures_total", MetricType::counter,
+             "Stall profiles dropped without reaching the server, by reason.");
+  for (const char* reason : kPushFailureReasons) {
+    auto it = p.failures.find(reason);
+    out.sample("loopprof_agent_pyroscope_push_failures_total", {{"reason", reason}},
+               static_cast<double>(it == p.failures.end() ? 0 : it->second));
+  }
+}
+
 void health_families(Exposition& out, const AgentHealth& h) {
   out.family("loopprof_agent_watched_processes", MetricType::gauge,
              "Processes the agent watches now.");
@@ -146,6 +165,7 @@ void health_families(Exposition& out, const AgentHealth& h) {
   out.family("loopprof_agent_resident_memory_bytes", MetricType::gauge,
              "The agent's resident set size.");
   out.sample("loopprof_agent_resident_memory_bytes", {}, h.resident_bytes);
+  if (h.pyroscope) pyroscope_families(out, *h.pyroscope);
 }
 
 }  // namespace

@@ -5,11 +5,13 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/exposition.hpp"
 #include "agent/process_metrics.hpp"
+#include "agent/pyroscope_pusher.hpp"
 
 namespace loopprof::agent {
 
@@ -22,6 +24,7 @@ struct AgentHealth {
   double cpu_seconds = 0;
   double resident_bytes = 0;
   uint64_t malformed_records = 0;
+  std::optional<PushStats> pyroscope;  // with --pyroscope
 };
 
 std::string render_metrics(const std::vector<const ProcessMetrics*>& processes,

@@ -17,4 +17,12 @@ std::vector<StoredStall> StallStore::since(std::chrono::steady_clock::time_point
   return out;
 }
 
+std::vector<StoredStall> StallStore::between(std::chrono::steady_clock::time_point from,
+                                             std::chrono::steady_clock::time_point until) const {
+  std::vector<StoredStall> out;
+  for (const StoredStall& s : stalls_)
+    if (s.at > from && s.at <= until) out.push_back(s);
+  return out;
+}
+
 }  // namespace loopprof::agent

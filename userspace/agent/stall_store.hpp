@@ -1,5 +1,6 @@
 // The stalls of the last minutes with their stacks and process labels, for
-// /debug/pprof/stalls?seconds=N. Bounded by age and by count.
+// /debug/pprof/stalls?seconds=N and the --pyroscope pushes. Bounded by age
+// and by count.
 #pragma once
 
 #include <chrono>
@@ -26,6 +27,10 @@ class StallStore {
   // Stalls reported in the last `window` (at most the kept span).
   std::vector<StoredStall> since(std::chrono::steady_clock::time_point now,
                                  std::chrono::seconds window) const;
+  // Stalls reported after `from`, up to and including `until` (one push
+  // interval: consecutive intervals share no stall).
+  std::vector<StoredStall> between(std::chrono::steady_clock::time_point from,
+                                   std::chrono::steady_clock::time_point until) const;
   std::chrono::seconds keep() const { return keep_; }
   size_t size() const { return stalls_.size(); }
 

@@ -11,11 +11,14 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "agent/agent_metrics.hpp"
 #include "agent/exposition.hpp"
 #include "agent/http_endpoint.hpp"
 #include "agent/process_manager.hpp"
+#include "agent/pyroscope_pusher.hpp"
+#include "agent/pyroscope_target.hpp"
 #include "agent/selector.hpp"
 #include "agent/stall_log.hpp"
 #include "agent/stall_profile.hpp"
@@ -40,6 +43,22 @@ uint64_t realtime_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "unknown";
+  return name;
+}
+
+// --pyroscope: checked before anything is attached.
+Result<std::optional<agent::PyroscopeTarget>> pyroscope_target(const AgentOptions& options) {
+  if (options.pyroscope.empty()) return std::optional<agent::PyroscopeTarget>();
+  auto target = agent::parse_pyroscope_url(options.pyroscope, agent::pyroscope_tls_available());
+  if (!target) return target.error();
+  if (auto name = agent::check_pyroscope_app_name(options.pyroscope_app_name); !name)
+    return name.error();
+  return std::optional<agent::PyroscopeTarget>(std::move(target).value());
+}
+
 int tick_ms(double threshold_ms) {
   double tick = threshold_ms / 4;
   return static_cast<int>(tick < 10 ? 10 : tick > 100 ? 100 : tick);
@@ -54,6 +73,8 @@ int run_agent(const AgentOptions& options) {
   if (!selector) return fail(selector.error());
   auto address = agent::parse_listen_address(options.listen);
   if (!address) return fail(address.error());
+  auto pyroscope = pyroscope_target(options);
+  if (!pyroscope) return fail(pyroscope.error());
   if (auto privileges = check_privileges(); !privileges) return fail(privileges.error());
   auto features = probe_features();
   if (!features) return fail(features.error());
@@ -97,6 +118,14 @@ int run_agent(const AgentOptions& options) {
     return fail(attached.error());
   manager.scan();
 
+  std::unique_ptr<agent::PyroscopePusher> pusher;
+  const auto push_interval = std::chrono::seconds(options.pyroscope_interval_s);
+  if (pyroscope.value())
+    pusher = std::make_unique<agent::PyroscopePusher>(
+        *pyroscope.value(), agent::PushSettings{.app_name = options.pyroscope_app_name,
+                                                .labels = {{"hostname", host_name()}},
+                                                .interval = push_interval});
+
   agent::HttpRoutes routes;
   routes.metrics = [&] {
     manager.update_metrics();
@@ -107,6 +136,7 @@ int run_agent(const AgentOptions& options) {
                               .attach_failures = manager.attach_failures(),
                               .cpu_seconds = agent::self_cpu_seconds(),
                               .resident_bytes = agent::self_resident_bytes()};
+    if (pusher) health.pyroscope = pusher->stats();
     return agent::HttpResponse{200, agent::kExpositionContentType,
                                agent::render_metrics(manager.metrics(), health)};
   };
@@ -122,6 +152,10 @@ int run_agent(const AgentOptions& options) {
              "http://{}:{}/metrics\n",
              manager_description, "", manager.watched(), options.threshold_ms, address->host,
              http.value()->port());
+  if (pusher)
+    fmt::print(stderr, "loopprof: pushing the stall profile to {} every {} s as {}\n",
+               pusher->target().ingest_url(), options.pyroscope_interval_s,
+               options.pyroscope_app_name);
 
   UniqueFd poller(epoll_create1(EPOLL_CLOEXEC));
   for (int fd : {session->ring_epoll_fd(), signals.get()}) {
@@ -131,6 +165,8 @@ int run_agent(const AgentOptions& options) {
   const int tick = tick_ms(options.threshold_ms);
   auto started = std::chrono::steady_clock::now();
   auto last_maintenance = started;
+  auto last_push = started;
+  uint64_t last_push_unix_ns = realtime_ns();
   bool stop = false;
   while (!stop) {
     epoll_event ready[2];
@@ -155,11 +191,29 @@ int run_agent(const AgentOptions& options) {
       last_maintenance = now;
       manager.maintain(now);
     }
+    if (pusher && now - last_push >= push_interval) {
+      // The stalls that ended in this interval; encoded and sent on the push thread.
+      uint64_t now_unix_ns = realtime_ns();
+      std::vector<agent::StoredStall> stalls = store.between(last_push, now);
+      if (!stalls.empty()) {
+        uint64_t from_ns = last_push_unix_ns;
+        pusher->offer(
+            agent::PushJob{.from_s = static_cast<int64_t>(from_ns / 1'000'000'000ull),
+                           .until_s = static_cast<int64_t>(now_unix_ns / 1'000'000'000ull),
+                           .encode = [stalls = std::move(stalls), from_ns, now_unix_ns] {
+                             return agent::stall_profile(stalls, from_ns, now_unix_ns - from_ns,
+                                                         "one push interval");
+                           }});
+      }
+      last_push = now;
+      last_push_unix_ns = now_unix_ns;
+    }
     if (options.duration_s > 0 &&
         std::chrono::duration<double>(now - started).count() >= options.duration_s)
       stop = true;
   }
   http.value().reset();  // no scrape sees a half-detached agent
+  pusher.reset();        // aborts a push under way
   fmt::print(stderr, "loopprof: agent stopping: {} processes watched\n", manager.watched());
   return kExitOk;
 }

@@ -43,6 +43,18 @@ CLI::App* add_agent_command(CLI::App& app, AgentOptions& o) {
                    "Seconds of stall stacks kept for /debug/pprof/stalls")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  command->add_option("--pyroscope", o.pyroscope,
+                      "Push the stall profile to this Pyroscope server every interval "
+                      "(http://HOST:PORT, its /ingest API)");
+  command
+      ->add_option("--pyroscope-interval", o.pyroscope_interval_s,
+                   "Seconds between two pushes to Pyroscope")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  command
+      ->add_option("--pyroscope-app-name", o.pyroscope_app_name,
+                   "Application name of the pushed profiles in Pyroscope")
+      ->capture_default_str();
   command->add_flag("-v,--verbose", o.verbose, "Print probed features and libbpf's log");
   return command;
 }
@@ -50,6 +62,13 @@ CLI::App* add_agent_command(CLI::App& app, AgentOptions& o) {
 bool validate_agent_options(const AgentOptions& o) {
   if ((o.ringbuf_mb & (o.ringbuf_mb - 1)) != 0) {
     std::fprintf(stderr, "loopprof: --ringbuf-size must be a power of two\n");
+    return false;
+  }
+  if (!o.pyroscope.empty() && o.pyroscope_interval_s > o.profile_window_s) {
+    std::fprintf(stderr,
+                 "loopprof: --pyroscope-interval (%u s) must not exceed --profile-window (%u s): "
+                 "the stalls of an interval are pushed from the stall store\n",
+                 o.pyroscope_interval_s, o.profile_window_s);
     return false;
   }
   return true;

@@ -20,10 +20,13 @@ struct AgentOptions {
   std::string events;      // --events FILE: JSON lines, reopened on SIGHUP
   bool log_stdout = true;  // one JSON line per stall on stdout
   uint32_t max_processes = 1024;
-  double grace_s = 60;              // an exited process's series stay this long
-  double duration_s = 0;            // 0: until SIGINT/SIGTERM
-  uint32_t ringbuf_mb = 8;          // mapped twice: counts 2x in RSS
-  uint32_t profile_window_s = 600;  // stalls kept for /debug/pprof/stalls
+  double grace_s = 60;                 // an exited process's series stay this long
+  double duration_s = 0;               // 0: until SIGINT/SIGTERM
+  uint32_t ringbuf_mb = 8;             // mapped twice: counts 2x in RSS
+  uint32_t profile_window_s = 600;     // stalls kept for /debug/pprof/stalls
+  std::string pyroscope;               // --pyroscope URL: push the stall profile
+  uint32_t pyroscope_interval_s = 15;  // every this many seconds
+  std::string pyroscope_app_name = "loopprof.stalls";
   bool verbose = false;
 };
 

@@ -244,6 +244,10 @@ std::string PprofBuilder::encode(const PprofMetadata& metadata) const {
     label(thread)->set_str(tables.str(std::get<3>(key)));
     label(tid)->set_num(std::get<4>(key));
     label(pid)->set_num(std::get<5>(key));
+    if (auto it = metadata.process_labels.find(std::get<5>(key));
+        it != metadata.process_labels.end())
+      for (const auto& [name, value] : it->second)
+        label(tables.str(name))->set_str(tables.str(value));
   }
   for (size_t i : mapping_order(tables.mapping_paths)) {
     const std::string& path = tables.mapping_paths[i];

@@ -5,10 +5,10 @@
 // Sample types: stalls/count (each stall counts once, on its heaviest stack)
 // and stall_time/nanoseconds (the default: every stack's share of its stall).
 // Labels: cause (the stall's main cause), state (on_cpu/off_cpu), thread,
-// tid, pid. Python frames are functions with file and line; inlined native
-// frames are lines of one location; native frames belong to a mapping per
-// module, with the build ID its frames carry (else the one in the metadata);
-// the main binary is the first mapping.
+// tid, pid, and the metadata's labels of that pid. Python frames are functions with file and line;
+// inlined native frames are lines of one location; native frames belong to a mapping per module,
+// with the build ID its frames carry (else the one in the metadata); the main binary is the first
+// mapping.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +16,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/stall.hpp"
@@ -27,6 +28,9 @@ struct PprofMetadata {
   uint64_t duration_ns = 0;   // how long it covered
   std::vector<std::string> comments;
   std::map<std::string, std::string> build_ids;  // module path -> build ID (hex)
+  // pid -> labels every sample of that process also carries (the agent's
+  // comm, service, runtime).
+  std::map<int64_t, std::vector<std::pair<std::string, std::string>>> process_labels;
 };
 
 class PprofBuilder {
