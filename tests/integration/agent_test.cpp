@@ -434,8 +434,11 @@ TEST_F(AgentTest, WatchesLoopsStartedBeforeAndAfterItIntoPrometheus) {
 // saves every push; go tool pprof reads each saved body.
 class IngestServer {
  public:
-  explicit IngestServer(const std::string& dir)
-      : dir_(dir), process_(Process::spawn({"python3", fixture_source("ingest_server.py"), dir})) {
+  // `delay_s`: seconds before each answer (a slow server).
+  explicit IngestServer(const std::string& dir, const std::string& delay_s = "0")
+      : dir_(dir),
+        process_(Process::spawn(
+            {"python3", fixture_source("ingest_server.py"), dir, "--delay", delay_s})) {
     auto line = process_.wait_for_line(Stream::kStdout, "listening", milliseconds(10000));
     if (!line) throw std::runtime_error("ingest server did not start:\n" + process_.describe());
     port_ = std::stoi(line->text.substr(line->text.rfind(' ') + 1));
@@ -559,8 +562,9 @@ TEST_F(AgentTest, PushesTheStallProfileOfEachIntervalToPyroscope) {
   EXPECT_EQ(agent.process().wait_exit(milliseconds(10000)), 0) << agent.process().describe();
 }
 
-TEST_F(AgentTest, KeepsCollectingWhilePyroscopeIsDown) {
-  const int closed_port = free_port();  // nothing listens there
+// A Pyroscope server that is down or slow: every stall still counts, /metrics
+// still answers at once, and each dropped push is counted by `reason`.
+void keeps_collecting(const std::string& url, const std::string& reason) {
   Process app =
       Process::spawn({{"python3", fixture_source("stall_app.py"), "--gap", "600", "sleep:200",
                        "sleep:200", "sleep:200", "sleep:200", "sleep:200", "idle:30000"},
@@ -568,29 +572,34 @@ TEST_F(AgentTest, KeepsCollectingWhilePyroscopeIsDown) {
                       true});
   ASSERT_TRUE(app.wait_for_line(Stream::kStdout, "ready", milliseconds(20000))) << app.describe();
   Agent agent({"--match", regex_escape(fixture_source("stall_app.py")), "--no-log", "--pyroscope",
-               "http://127.0.0.1:" + std::to_string(closed_port), "--pyroscope-interval", "1"});
+               url, "--pyroscope-interval", "1"});
   ASSERT_TRUE(agent.process().wait_for_line(
       Stream::kStderr, "watching PID " + std::to_string(app.pid()), milliseconds(5000)))
       << agent.process().describe();
   app.write_stdin("go\n");
 
-  // Every stall still counts, /metrics still answers, and each failed push
-  // is counted by its reason.
   const std::string pid = std::to_string(app.pid());
-  auto samples = agent.wait_for(
-      [&](const std::vector<Sample>& s) {
-        return value_of(s, "loopprof_stalls_total", {{"pid", pid}, {"cause", "sleep"}}) >= 5 &&
-               value_of(s, "loopprof_agent_pyroscope_push_failures_total",
-                        {{"reason", "connect"}}) >= 3;
-      },
-      milliseconds(20000));
+  milliseconds slowest_scrape(0);
+  std::vector<Sample> samples;
+  for (auto deadline = Clock::now() + milliseconds(20000); Clock::now() < deadline;
+       std::this_thread::sleep_for(milliseconds(200))) {
+    auto asked = Clock::now();
+    samples = parse_metrics(agent.metrics());
+    slowest_scrape =
+        std::max(slowest_scrape, std::chrono::duration_cast<milliseconds>(Clock::now() - asked));
+    if (value_of(samples, "loopprof_stalls_total", {{"pid", pid}, {"cause", "sleep"}}) >= 5 &&
+        value_of(samples, "loopprof_agent_pyroscope_push_failures_total", {{"reason", reason}}) >=
+            3)
+      break;
+  }
   std::string text = agent.metrics();
   EXPECT_EQ(value_of(samples, "loopprof_stalls_total", {{"pid", pid}, {"cause", "sleep"}}), 5)
       << text;
-  EXPECT_GE(
-      value_of(samples, "loopprof_agent_pyroscope_push_failures_total", {{"reason", "connect"}}), 3)
+  EXPECT_GE(value_of(samples, "loopprof_agent_pyroscope_push_failures_total", {{"reason", reason}}),
+            3)
       << text;
   EXPECT_EQ(value_of(samples, "loopprof_agent_pyroscope_pushes_total", {}), 0) << text;
+  EXPECT_LT(slowest_scrape, milliseconds(1000)) << "a scrape waited for the push";
   // One warning line for the failures of one kind (rate-limited).
   size_t warnings = 0;
   for (const auto& line : agent.process().lines(Stream::kStderr))
@@ -602,6 +611,16 @@ TEST_F(AgentTest, KeepsCollectingWhilePyroscopeIsDown) {
   agent.process().signal(SIGTERM);
   EXPECT_EQ(agent.process().wait_exit(milliseconds(10000)), 0) << agent.process().describe();
   EXPECT_LT(Clock::now() - stopping, milliseconds(5000));
+}
+
+TEST_F(AgentTest, KeepsCollectingWhilePyroscopeIsDown) {
+  keeps_collecting("http://127.0.0.1:" + std::to_string(free_port()), "connect");
+}
+
+TEST_F(AgentTest, KeepsCollectingWhilePyroscopeIsSlow) {
+  TempDir dir("loopprof-pyroscope-slow");
+  IngestServer slow(dir.file("ingest"), "30");  // answers after 30 s: every push times out
+  keeps_collecting("http://127.0.0.1:" + std::to_string(slow.port()), "timeout");
 }
 
 TEST(AgentOptions, RefusesAPyroscopeUrlItCannotUse) {
