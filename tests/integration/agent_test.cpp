@@ -623,14 +623,29 @@ TEST_F(AgentTest, KeepsCollectingWhilePyroscopeIsSlow) {
   keeps_collecting("http://127.0.0.1:" + std::to_string(slow.port()), "timeout");
 }
 
-TEST(AgentOptions, RefusesAPyroscopeUrlItCannotUse) {
-  for (const char* url : {"pyroscope:4040", "http://user:pw@pyroscope:4040", "ftp://pyroscope"}) {
-    Process agent = Process::spawn({loopprof_binary(), "agent", "--pyroscope", url});
-    EXPECT_NE(agent.wait_exit(milliseconds(10000)), 0) << url;
+TEST(AgentOptions, RefusesAPyroscopeSetupItCannotUse) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* says;
+  };
+  for (const Case& c :
+       {Case{{"--pyroscope", "pyroscope:4040"}, "--pyroscope"},
+        Case{{"--pyroscope", "http://user:pw@pyroscope:4040"}, "credentials"},
+        Case{{"--pyroscope", "ftp://pyroscope"}, "--pyroscope"},
+        Case{{"--pyroscope", "http://127.0.0.1:1", "--pyroscope-app-name", "my app"},
+             "--pyroscope-app-name"},
+        Case{{"--pyroscope", "http://127.0.0.1:1", "--pyroscope-interval", "100",
+              "--profile-window", "50"},
+             "--profile-window"}}) {
+    std::vector<std::string> argv = {loopprof_binary(), "agent"};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    Process agent = Process::spawn(argv);
+    EXPECT_NE(agent.wait_exit(milliseconds(10000)), 0) << c.args.back();
     std::string err = agent.text(Stream::kStderr);
-    EXPECT_NE(err.find("--pyroscope"), std::string::npos) << err;
+    EXPECT_NE(err.find(c.says), std::string::npos) << err;
     EXPECT_EQ(err.find("pw@"), std::string::npos) << err;
   }
 }
+
 }  // namespace
 }  // namespace loopprof::test
