@@ -22,6 +22,7 @@ struct AgentHealth {
   double cpu_seconds = 0;
   double resident_bytes = 0;
   uint64_t malformed_records = 0;
+  uint64_t missed_switch_ins = 0;  // repaired in the kernel (BpfSession::missed_switch_ins)
 };
 
 std::string render_metrics(const std::vector<const ProcessMetrics*>& processes,
