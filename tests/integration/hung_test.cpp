@@ -39,6 +39,22 @@ pid_t number_after(const std::string& text, const std::string& word) {
   return static_cast<pid_t>(value);
 }
 
+// `loopprof dump --json` of `pid`, parsed into `out`.
+void dump_json(pid_t pid, nlohmann::json& out) {
+  Process dump = start_loopprof({"dump", "-p", std::to_string(pid), "--json"});
+  ASSERT_EQ(dump.wait_exit(milliseconds(20000)), 0) << dump.describe();
+  out = nlohmann::json::parse(dump.text(Stream::kStdout));
+}
+
+// The dump names exactly one deadlock, of the threads `expected`.
+void expect_one_deadlock_of(const nlohmann::json& d, std::vector<int> expected) {
+  ASSERT_EQ(d["deadlocks"].size(), 1u) << d.dump();
+  auto tids = d["deadlocks"][0]["tids"].get<std::vector<int>>();
+  std::sort(tids.begin(), tids.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(tids, expected) << d.dump();
+}
+
 struct AttachRun {
   std::vector<nlohmann::json> stalls;   // "stall" events of the loop thread
   double ongoing_after_attach_ms = -1;  // "attached" to the first ONGOING stdout line
@@ -323,16 +339,10 @@ TEST(Dump, DeadlockedPair) {
   ASSERT_TRUE(loop && worker && app.wait_for_line(Stream::kStdout, "stuck", milliseconds(20000)));
   std::this_thread::sleep_for(milliseconds(300));
   std::string before = proc_status(app.pid(), "voluntary_ctxt_switches");
-  Process dump = start_loopprof({"dump", "-p", std::to_string(app.pid()), "--json"});
-  ASSERT_EQ(dump.wait_exit(milliseconds(20000)), 0) << dump.describe();
-  nlohmann::json d = nlohmann::json::parse(dump.text(Stream::kStdout));
-  ASSERT_EQ(d["deadlocks"].size(), 1u) << d.dump();
-  auto tids = d["deadlocks"][0]["tids"].get<std::vector<int>>();
-  std::sort(tids.begin(), tids.end());
-  std::vector<int> expected = {number_after(loop->text, "loop main"),
-                               number_after(worker->text, "thread worker")};
-  std::sort(expected.begin(), expected.end());
-  EXPECT_EQ(tids, expected) << d.dump();
+  nlohmann::json d;
+  ASSERT_NO_FATAL_FAILURE(dump_json(app.pid(), d));
+  expect_one_deadlock_of(
+      d, {number_after(loop->text, "loop main"), number_after(worker->text, "thread worker")});
   // Both threads are deadlocked: a ptrace stop would have woken them (their
   // context-switch counters would move); the dump must leave them untouched.
   EXPECT_EQ(proc_status(app.pid(), "voluntary_ctxt_switches"), before);
@@ -419,16 +429,11 @@ TEST(Dump, DeadlockOfTwoRLocks) {
     ASSERT_TRUE(loop_line && holder_line) << app.describe();
     ASSERT_TRUE(app.wait_for_line(Stream::kStdout, "stuck", milliseconds(20000))) << app.describe();
     std::this_thread::sleep_for(milliseconds(300));
-    Process dump = start_loopprof({"dump", "-p", std::to_string(app.pid()), "--json"});
-    ASSERT_EQ(dump.wait_exit(milliseconds(20000)), 0) << dump.describe();
-    nlohmann::json d = nlohmann::json::parse(dump.text(Stream::kStdout));
-    ASSERT_EQ(d["deadlocks"].size(), 1u) << d.dump();
-    auto tids = d["deadlocks"][0]["tids"].get<std::vector<int>>();
-    std::sort(tids.begin(), tids.end());
-    std::vector<int> expected = {number_after(loop_line->text, "loop main"),
-                                 number_after(holder_line->text, "thread rlock-holder")};
-    std::sort(expected.begin(), expected.end());
-    EXPECT_EQ(tids, expected) << d.dump();
+    nlohmann::json d;
+    ASSERT_NO_FATAL_FAILURE(dump_json(app.pid(), d));
+    expect_one_deadlock_of(d, {number_after(loop_line->text, "loop main"),
+                               number_after(holder_line->text, "thread rlock-holder")});
+    if (d["deadlocks"].empty()) continue;
     EXPECT_NE(d["deadlocks"][0]["text"].get<std::string>().find("rlock-holder (tid "),
               std::string::npos)
         << d.dump();

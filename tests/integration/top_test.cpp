@@ -9,6 +9,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <thread>
 
 #include "harness.hpp"
 #include "tmux_session.hpp"
@@ -189,10 +190,49 @@ TEST_F(TopTest, TargetExitEndsTextMode) {
       << top.describe();
 }
 
-TEST(TopWithoutPid, SaysWhatIsMissing) {
-  Process top = start_loopprof({"top"});
-  ASSERT_EQ(top.wait_exit(milliseconds(10000)), 2) << top.describe();
-  EXPECT_NE(top.text(Stream::kStderr).find("-p PID"), std::string::npos) << top.describe();
+// Without -p, top watches every loop process of the host in one BPF session:
+// a loop started before top and one started while it runs both get their
+// row, lag and culprit; one that exits leaves with a notice.
+TEST_F(TopTest, WithoutPidWatchesEveryLoopProcessOldAndNew) {
+  const std::string culprit = fixture_culprit();
+  Process top = start_loopprof({"top", "-i", "1", "-n", "8", "--text"});
+  ASSERT_TRUE(top.wait_for_line(Stream::kStdout, "loopprof top ", milliseconds(30000)))
+      << top.describe();
+  auto pythons = test_pythons();
+  Process late =
+      Process::spawn({pythons.back().executable, fixture_source("top_app.py"), "--stall", "250"});
+  auto loop = late.wait_for_line(Stream::kStdout, "loop top-loop ", milliseconds(30000));
+  ASSERT_TRUE(loop) << late.describe();
+  pid_t late_tid = std::stoi(loop->text.substr(loop->text.rfind(' ') + 1));
+  ASSERT_TRUE(top.wait_for_line(Stream::kStdout, fmt::format("watching PID {} (", late.pid()),
+                                milliseconds(20000)))
+      << top.describe();
+  std::this_thread::sleep_for(milliseconds(2500));  // intervals with the late loop's stalls
+  app_->signal(SIGKILL);
+  ASSERT_EQ(top.wait_exit(milliseconds(60000)), 0) << top.describe();
+  late.signal(SIGKILL);
+  std::string out = top.text(Stream::kStdout);
+  EXPECT_EQ(out.find('\x1b'), std::string::npos) << out;
+  EXPECT_NE(out.find("every loop process ("), std::string::npos) << out;
+
+  // Rows: "PID TID THREAD ITER ..." with the culprit once a stall was seen.
+  auto row_of = [](pid_t pid, pid_t tid) {
+    return std::regex("^ *" + std::to_string(pid) + " +" + std::to_string(tid) + " +top-loop ");
+  };
+  bool early_row = false, late_row = false, late_culprit = false;
+  for (const OutputLine& line : top.lines(Stream::kStdout)) {
+    if (std::regex_search(line.text, row_of(app_->pid(), tid_))) early_row = true;
+    if (std::regex_search(line.text, row_of(late.pid(), late_tid))) {
+      late_row = true;
+      late_culprit |= line.text.find(culprit) != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(early_row) << "no row for the loop started before top\n" << out;
+  EXPECT_TRUE(late_row) << "no row for the loop started after top\n" << out;
+  EXPECT_TRUE(late_culprit) << "the late loop's stalls are not named\n" << out;
+  EXPECT_NE(out.find(fmt::format("PID {} exited", app_->pid())), std::string::npos)
+      << "no notice of the exit\n"
+      << out;
 }
 
 }  // namespace

@@ -84,7 +84,8 @@ TEST(ProcessMetrics, StallsByThreadAndCause) {
 TEST(AgentMetrics, RendersEveryFamilyWithLabels) {
   ProcessMetrics m(ProcessLabels{5, "py\"thon", "app.py", "cpython-3.12"});
   m.update_loops({{5, loop(10, 100)}}, name_main);
-  std::string text = render_metrics({&m}, AgentHealth{.watched_processes = 1});
+  std::string text =
+      render_metrics({&m}, AgentHealth{.watched_processes = 1, .missed_switch_ins = 3});
   EXPECT_NE(text.find("# TYPE loopprof_loop_lag_seconds histogram"), std::string::npos);
   EXPECT_NE(
       text.find("loopprof_loop_iterations_total{pid=\"5\",comm=\"py\\\"thon\",service=\"app.py\","
@@ -97,6 +98,7 @@ TEST(AgentMetrics, RendersEveryFamilyWithLabels) {
       std::string::npos)
       << text;
   EXPECT_NE(text.find("loopprof_agent_watched_processes 1"), std::string::npos);
+  EXPECT_NE(text.find("loopprof_agent_missed_switch_ins_total 3"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -443,11 +443,13 @@ preemptions_of() {
 }
 
 # run_wrk KIND SERVER_PID LOG: sets RESULT (req/s or "fail"), RESULT_PROF
-# (profiler CPU %) and RESULT_PREEMPT (the server's main-thread involuntary
-# context switches during the run).
+# (profiler CPU %), RESULT_PREEMPT (the server's main-thread involuntary
+# context switches during the run) and RESULT_CPU_REQ (the server's CPU ns per
+# request: what the profiler costs the server itself, which other work on
+# the machine disturbs far less than req/s).
 run_wrk() {
-  local kind=$1 server=$2 log=$3 prof="" out c0 t0 x0
-  RESULT=fail RESULT_PROF=none RESULT_PREEMPT=fail
+  local kind=$1 server=$2 log=$3 prof="" out c0 t0 x0 s0 requests
+  RESULT=fail RESULT_PROF=none RESULT_PREEMPT=fail RESULT_CPU_REQ=fail
   if [[ $kind != none ]]; then
     start_profiler "$kind" "$server" "$log"
     prof=$PROF_PID
@@ -459,8 +461,13 @@ run_wrk() {
   fi
   [[ -n $prof ]] && c0=$(proc_cpu_ns "$prof") t0=$(now_ns)
   x0=$(preemptions_of "$server")
+  s0=$(proc_cpu_ns "$server")
   out=$(wrk -t1 -c10 -d"$WRK_DURATION" "http://127.0.0.1:$BENCH_PORT/" 2>&1)
   RESULT_PREEMPT=$(($(preemptions_of "$server") - x0))
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  [[ -n $requests && $requests -gt 0 ]] &&
+    RESULT_CPU_REQ=$(awk -v c="$(($(proc_cpu_ns "$server") - s0))" -v n="$requests" \
+      'BEGIN {printf "%.1f", c / n}')
   [[ -n $prof ]] && RESULT_PROF=$(cpu_share "$c0" "$(proc_cpu_ns "$prof")" "$t0" "$(now_ns)")
   if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
     note "wrk-errors-$kind" "wrk saw errors ($kind): $(grep -E 'Non-2xx|Socket errors' <<<"$out" | head -n 2 | tr '\n' ' ')"
@@ -488,17 +495,17 @@ aiohttp_case() {
     return
   fi
   wrk -t1 -c10 -d1s "http://127.0.0.1:$BENCH_PORT/" >/dev/null 2>&1 # warm-up
-  local -a base=() att=() pcpu=() xbase=() xatt=()
+  local -a base=() att=() pcpu=() xbase=() xatt=() cbase=() catt=()
   local p half
   for ((p = 1; p <= pairs; p++)); do
     local log=$LOG_DIR/aiohttp-$label-loopprof-$p.log
     for half in $( ((p % 2)) && echo "none loopprof" || echo "loopprof none"); do
       if [[ $half == none ]]; then
         run_wrk none "$server" /dev/null
-        base+=("$RESULT") xbase+=("$RESULT_PREEMPT")
+        base+=("$RESULT") xbase+=("$RESULT_PREEMPT") cbase+=("$RESULT_CPU_REQ")
       else
         run_wrk loopprof "$server" "$log"
-        att+=("$RESULT") xatt+=("$RESULT_PREEMPT") pcpu+=("$RESULT_PROF")
+        att+=("$RESULT") xatt+=("$RESULT_PREEMPT") pcpu+=("$RESULT_PROF") catt+=("$RESULT_CPU_REQ")
       fi
     done
   done
@@ -507,6 +514,8 @@ aiohttp_case() {
   wait "$server" 2>/dev/null
   add_row "(e) aiohttp $label, wrk -t1 -c10 -d$WRK_DURATION" "req/s" "${base[*]}" "${att[*]}" \
     "" "" "${pcpu[*]}" "${xbase[*]}" "${xatt[*]}"
+  add_row "(e) aiohttp $label, the server's CPU per request" "CPU ns/req" "${cbase[*]}" \
+    "${catt[*]}"
   note_drops "(e) aiohttp $label" "aiohttp-$label-loopprof-"
   AIOHTTP_BASE[$label]=$(median "${base[@]}")
 }

@@ -151,6 +151,11 @@ void health_families(Exposition& out, const AgentHealth& h) {
              "Kernel records that could not be read.");
   out.sample("loopprof_agent_malformed_records_total", {},
              static_cast<double>(h.malformed_records));
+  out.family("loopprof_agent_missed_switch_ins_total", MetricType::counter,
+             "Switch-ins of busy loop threads the scheduler probe did not see; their "
+             "on/off-CPU split came from the scheduler's run-time counter.");
+  out.sample("loopprof_agent_missed_switch_ins_total", {},
+             static_cast<double>(h.missed_switch_ins));
   out.family("loopprof_agent_attach_failures_total", MetricType::counter,
              "Processes the agent could not watch, by reason.");
   for (const char* reason :

@@ -24,6 +24,7 @@ struct AgentHealth {
   double cpu_seconds = 0;
   double resident_bytes = 0;
   uint64_t malformed_records = 0;
+  uint64_t missed_switch_ins = 0;      // repaired in the kernel (BpfSession::missed_switch_ins)
   std::optional<PushStats> pyroscope;  // with --pyroscope
 };
 

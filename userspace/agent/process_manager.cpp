@@ -112,10 +112,10 @@ void ProcessManager::add(pid_t pid) {
   if (processes_.size() >= limits_.max_processes) {
     ++refused_full_;
     if (!warned_full_)
-      fmt::print(stderr,
-                 "loopprof: warning: watching {} processes already (--max-processes); PID {} and "
-                 "further loops are not watched (loopprof_agent_refused_processes_total)\n",
-                 processes_.size(), pid);
+      context_.note(
+          fmt::format("warning: watching {} processes already (--max-processes); PID {} and "
+                      "further loops are not watched (loopprof_agent_refused_processes_total)",
+                      processes_.size(), pid));
     warned_full_ = true;
     return;
   }
@@ -124,19 +124,19 @@ void ProcessManager::add(pid_t pid) {
   auto process = WatchedProcess::open(pid, context_);
   if (!process) {
     ++attach_failures_[failure_reason(process.error())];
-    fmt::print(stderr, "loopprof: could not watch PID {}: {}\n", pid, process.error().message);
+    context_.note(fmt::format("could not watch PID {}: {}", pid, process.error().message));
     return;
   }
   const ProcessLabels& labels = process.value()->metrics().labels();
-  fmt::print(stderr, "loopprof: watching PID {} ({}, service {}, {})\n", pid, labels.comm,
-             labels.service, labels.runtime);
+  context_.note(fmt::format("watching PID {} ({}, service {}, {})", pid, labels.comm,
+                            labels.service, labels.runtime));
   processes_[pid] = std::move(process).value();
 }
 
 void ProcessManager::drop(pid_t pid, const char* why) {
   auto it = processes_.find(pid);
   if (it == processes_.end()) return;
-  fmt::print(stderr, "loopprof: PID {} {}: no longer watched\n", pid, why);
+  context_.note(fmt::format("PID {} {}: no longer watched", pid, why));
   departed_.push_back(Departed{std::chrono::steady_clock::now(), it->second->metrics()});
   processes_.erase(it);  // unwatches it in the kernel
   warned_full_ = false;

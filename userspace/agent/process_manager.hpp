@@ -45,6 +45,11 @@ class ProcessManager {
   void update_metrics();
 
   size_t watched() const { return processes_.size(); }
+  // The watched process `pid`, or null.
+  WatchedProcess* process(pid_t pid) const {
+    auto it = processes_.find(pid);
+    return it == processes_.end() ? nullptr : it->second.get();
+  }
   // Metrics of the watched processes and of those in their grace period.
   std::vector<const ProcessMetrics*> metrics() const;
   const std::map<std::string, uint64_t>& attach_failures() const { return attach_failures_; }

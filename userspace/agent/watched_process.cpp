@@ -38,6 +38,7 @@ WatchedProcess::WatchedProcess(pid_t pid, ProcessContext& context, TargetProcess
     : context_(context),
       target_(std::move(target)),
       start_time_(start_time),
+      watched_since_ns_(monotonic_ns()),
       metrics_(read_process_labels(pid)) {}
 
 Result<std::unique_ptr<WatchedProcess>> WatchedProcess::open(pid_t pid, ProcessContext& context) {

@@ -4,9 +4,11 @@
 // destructor removes its entries from the BPF maps.
 #pragma once
 
+#include <fmt/format.h>
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +40,15 @@ struct ProcessContext {
   StallStore& store;
   uint64_t threshold_ns = 0;
   uint32_t sample_hz = 0;
+  // Where lines about the watched set go ("watching PID 42 ..."); empty:
+  // stderr (`loopprof top` shows them on its screen instead).
+  std::function<void(const std::string&)> notify;
+  void note(const std::string& line) const {
+    if (notify)
+      notify(line);
+    else
+      fmt::print(stderr, "loopprof: {}\n", line);
+  }
 };
 
 class WatchedProcess {
@@ -55,7 +66,17 @@ class WatchedProcess {
   ProcessMetrics& metrics() { return metrics_; }
   std::string python_warning() const { return python_warning_; }
 
+  // When it was first watched (CLOCK_MONOTONIC).
+  uint64_t watched_since_ns() const { return watched_since_ns_; }
+  std::string thread_name(pid_t tid) { return target_.thread_name(tid); }
+  const std::string& command() const { return target_.command(); }
+
   void on_record(const void* data, size_t size);
+  // Stalls of this process past the threshold at `now_ns`, not ended yet.
+  std::vector<Stall> ongoing_now(const std::vector<std::pair<pid_t, lp_thread>>& threads,
+                                 uint64_t now_ns) {
+    return collector_->ongoing_now(threads, now_ns);
+  }
   // Ongoing stalls from this process's entries of the threads map (each tick).
   void update(const std::vector<std::pair<pid_t, lp_thread>>& threads, uint64_t now_ns);
   // Counters from its entries of the threads and task_stats maps (each scrape).
@@ -78,6 +99,7 @@ class WatchedProcess {
   ProcessContext& context_;
   TargetProcess target_;
   uint64_t start_time_;
+  uint64_t watched_since_ns_ = 0;
   ProcessMetrics metrics_;
   std::unique_ptr<python::PythonSupport> python_;
   std::string python_warning_;

@@ -135,7 +135,8 @@ int run_agent(const AgentOptions& options) {
                               .dropped_records = session->dropped(),
                               .attach_failures = manager.attach_failures(),
                               .cpu_seconds = agent::self_cpu_seconds(),
-                              .resident_bytes = agent::self_resident_bytes()};
+                              .resident_bytes = agent::self_resident_bytes(),
+                              .missed_switch_ins = session->missed_switch_ins()};
     if (pusher) health.pyroscope = pusher->stats();
     return agent::HttpResponse{200, agent::kExpositionContentType,
                                agent::render_metrics(manager.metrics(), health)};

@@ -83,20 +83,14 @@ class Display {
 }  // namespace
 
 int run_top(const TopOptions& options) {
-  if (options.pids.empty()) {
-    fmt::print(stderr,
-               "loopprof: top without -p needs the multi-process session of `loopprof agent`, "
-               "which is not in this build yet\n"
-               "loopprof: hint: name the processes to watch: loopprof top -p PID [-p PID...]\n");
-    return kExitUsage;
-  }
   route_libbpf_messages(options.verbose);
   auto sort = top::parse_sort_key(options.sort);
   top::SourceConfig config{.threshold_ns = static_cast<uint64_t>(options.threshold_ms * 1e6),
                            .sample_hz = options.sample_hz,
                            .ringbuf_bytes = options.ringbuf_mb << 20,
                            .verbose = options.verbose};
-  auto opened = top::open_process_sessions(options.pids, config);
+  auto opened = options.pids.empty() ? top::open_host_session(config)
+                                     : top::open_process_sessions(options.pids, config);
   if (!opened) return fail(opened.error());
   std::unique_ptr<top::LoopSource> source = std::move(opened).value();
   UniqueFd signals = stop_signals_fd();

@@ -1,7 +1,7 @@
 // Where `loopprof top` gets its data: the loop threads of a set of target
 // processes, their counters at the end of each interval and the stalls seen
-// during it. The set of targets is the source's business (a list of PIDs
-// now; every loop process of the host once a multi-process session exists).
+// during it. The set of targets is the source's business: a list of PIDs
+// (process_sessions.cpp) or every loop process of the host (host_session.cpp).
 #pragma once
 
 #include <sys/types.h>
@@ -49,5 +49,9 @@ class LoopSource {
 // Progress and warnings go to stderr while attaching.
 Result<std::unique_ptr<LoopSource>> open_process_sessions(const std::vector<pid_t>& pids,
                                                           const SourceConfig& config);
+
+// Every loop process of the host, present and future, in one BPF session
+// (the agent's discovery and process manager).
+Result<std::unique_ptr<LoopSource>> open_host_session(const SourceConfig& config);
 
 }  // namespace loopprof::top
