@@ -486,6 +486,34 @@ std::string percent_decode(const std::string& text) {
   return out;
 }
 
+// Stopping the agent pushes the last, partial interval: with a 60 s push
+// interval, a stall a few seconds before SIGTERM still reaches Pyroscope.
+TEST_F(AgentTest, PushesTheLastPartialIntervalWhenItStops) {
+  TempDir dir("loopprof-pyroscope-last");
+  IngestServer ingest(dir.file("ingest"));
+  Process app = Process::spawn(
+      {{"python3", fixture_source("stall_app.py"), "cpu:300", "idle:30000"}, {}, true});
+  ASSERT_TRUE(app.wait_for_line(Stream::kStdout, "ready", milliseconds(20000))) << app.describe();
+  Agent agent({"--match", regex_escape(fixture_source("stall_app.py")), "--no-log", "--pyroscope",
+               "http://127.0.0.1:" + std::to_string(ingest.port()), "--pyroscope-interval", "60"});
+  ASSERT_TRUE(agent.process().wait_for_line(
+      Stream::kStderr, "watching PID " + std::to_string(app.pid()), milliseconds(5000)))
+      << agent.process().describe();
+  app.write_stdin("go\n");
+  ASSERT_TRUE(app.wait_for_line(Stream::kStdout, "after main cpu:300", milliseconds(20000)));
+  auto samples = agent.wait_for(
+      [](const std::vector<Sample>& s) { return value_of(s, "loopprof_stalls_total", {}) >= 1; },
+      milliseconds(5000));
+  EXPECT_TRUE(ingest.requests().empty()) << "pushed before the interval ended";
+  agent.process().signal(SIGTERM);
+  EXPECT_EQ(agent.process().wait_exit(milliseconds(10000)), 0) << agent.process().describe();
+  ASSERT_EQ(ingest.requests().size(), 1u) << agent.process().describe();
+  std::string body = read_file_text(ingest.file(ingest.requests().front(), ".body"));
+  EXPECT_GT(body.size(), 20u);
+  auto query = parse_query(read_file_text(ingest.file(ingest.requests().front(), ".query")));
+  EXPECT_EQ(query["format"], "pprof");
+}
+
 TEST_F(AgentTest, PushesTheStallProfileOfEachIntervalToPyroscope) {
   if (!has_program("go")) GTEST_SKIP() << "go is not installed (make deps)";
   TempDir dir("loopprof-pyroscope");

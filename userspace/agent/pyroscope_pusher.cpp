@@ -89,9 +89,20 @@ void PyroscopePusher::run() {
       if (stop_) return;
       job = std::move(*pending_);
       pending_.reset();
+      pushing_ = true;
     }
     push(job);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      pushing_ = false;
+    }
+    idle_.notify_all();
   }
+}
+
+bool PyroscopePusher::flush(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return idle_.wait_for(lock, timeout, [this] { return !pending_ && !pushing_; });
 }
 
 void PyroscopePusher::push(PushJob& job) {

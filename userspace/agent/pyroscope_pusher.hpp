@@ -64,6 +64,9 @@ class PyroscopePusher {
 
   // Never blocks: hands the job to the push thread.
   void offer(PushJob job);
+  // At shutdown: waits up to `timeout` for the offered job to be pushed.
+  // False when it was not done by then (the destructor then aborts it).
+  bool flush(std::chrono::milliseconds timeout);
   PushStats stats() const;
   const PyroscopeTarget& target() const { return target_; }
 
@@ -79,7 +82,9 @@ class PyroscopePusher {
 
   mutable std::mutex mutex_;  // guards the fields below
   std::condition_variable wake_;
+  std::condition_variable idle_;  // no job pending, none being pushed
   std::optional<PushJob> pending_;
+  bool pushing_ = false;
   bool stop_ = false;
   PushStats stats_;
   struct LogState {

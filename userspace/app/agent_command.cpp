@@ -168,6 +168,23 @@ int run_agent(const AgentOptions& options) {
   auto last_maintenance = started;
   auto last_push = started;
   uint64_t last_push_unix_ns = realtime_ns();
+  // The stalls that ended since the last push; encoded and sent on the push thread.
+  auto push_stalls_since_last = [&](std::chrono::steady_clock::time_point now) {
+    uint64_t now_unix_ns = realtime_ns();
+    std::vector<agent::StoredStall> stalls = store.between(last_push, now);
+    if (!stalls.empty()) {
+      uint64_t from_ns = last_push_unix_ns;
+      pusher->offer(agent::PushJob{.from_s = static_cast<int64_t>(from_ns / 1'000'000'000ull),
+                                   .until_s = static_cast<int64_t>(now_unix_ns / 1'000'000'000ull),
+                                   .encode = [stalls = std::move(stalls), from_ns, now_unix_ns] {
+                                     return agent::stall_profile(stalls, from_ns,
+                                                                 now_unix_ns - from_ns,
+                                                                 "one push interval");
+                                   }});
+    }
+    last_push = now;
+    last_push_unix_ns = now_unix_ns;
+  };
   bool stop = false;
   while (!stop) {
     epoll_event ready[2];
@@ -192,29 +209,19 @@ int run_agent(const AgentOptions& options) {
       last_maintenance = now;
       manager.maintain(now);
     }
-    if (pusher && now - last_push >= push_interval) {
-      // The stalls that ended in this interval; encoded and sent on the push thread.
-      uint64_t now_unix_ns = realtime_ns();
-      std::vector<agent::StoredStall> stalls = store.between(last_push, now);
-      if (!stalls.empty()) {
-        uint64_t from_ns = last_push_unix_ns;
-        pusher->offer(
-            agent::PushJob{.from_s = static_cast<int64_t>(from_ns / 1'000'000'000ull),
-                           .until_s = static_cast<int64_t>(now_unix_ns / 1'000'000'000ull),
-                           .encode = [stalls = std::move(stalls), from_ns, now_unix_ns] {
-                             return agent::stall_profile(stalls, from_ns, now_unix_ns - from_ns,
-                                                         "one push interval");
-                           }});
-      }
-      last_push = now;
-      last_push_unix_ns = now_unix_ns;
-    }
+    if (pusher && now - last_push >= push_interval) push_stalls_since_last(now);
     if (options.duration_s > 0 &&
         std::chrono::duration<double>(now - started).count() >= options.duration_s)
       stop = true;
   }
   http.value().reset();  // no scrape sees a half-detached agent
-  pusher.reset();        // aborts a push under way
+  if (pusher) {          // the last, partial interval, given a few seconds
+    std::lock_guard<std::mutex> lock(state);
+    push_stalls_since_last(std::chrono::steady_clock::now());
+    if (!pusher->flush(std::chrono::seconds(3)))
+      fmt::print(stderr, "loopprof: warning: the last Pyroscope push did not finish in 3 s\n");
+  }
+  pusher.reset();  // aborts a push under way
   fmt::print(stderr, "loopprof: agent stopping: {} processes watched\n", manager.watched());
   return kExitOk;
 }
