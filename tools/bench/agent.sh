@@ -33,14 +33,8 @@ async def main():
         await asyncio.sleep(0.1)   # an idle service: 10 loop iterations a second
 asyncio.run(main())
 PY
-KIDS=()
-cleanup() {
-  local p
-  for p in "${KIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=cleanup.sh
+source "$(dirname "$0")/cleanup.sh"
 
 proc_cpu_ns() {
   local f v total=0

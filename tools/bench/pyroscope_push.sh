@@ -20,14 +20,8 @@ PAIRS=${PAIRS:-2}
 [[ $(id -u) -eq 0 ]] || die "needs root"
 [[ -x $LOOPPROF ]] || die "no $LOOPPROF (make build)"
 WORK=$(mktemp -d /tmp/loopprof-pyroscope-bench.XXXXXX)
-KIDS=()
-cleanup() {
-  local p
-  for p in "${KIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=cleanup.sh
+source "$(dirname "$0")/cleanup.sh"
 
 wait_for() {  # FILE PATTERN: the first match, within 20 s
   local i
