@@ -527,7 +527,7 @@ static __always_inline int handle_switch(void* ctx, struct task_struct* prev,
     if (t && t->in_wait == LP_IN_LOOP_WAIT && reason != LP_OFF_RUNQ) reason = LP_OFF_IDLE;
     s = state & LP_TASK_DEAD ? bpf_map_lookup_elem(&task_stats, &tid)
                              : task_stats_or_new(prev_tgid, tid);
-    if (s) lp_task_switch_out(s, now, reason);
+    if (s) lp_task_switch_out(s, now, reason, BPF_CORE_READ(prev, se.sum_exec_runtime));
     if (state & LP_TASK_DEAD) {
       emit_thread_exit(prev_tgid, tid, s);
       t = 0; /* deleted at sched_process_exit already */

@@ -89,6 +89,7 @@ struct lp_task_stats {
   __u32 hist[LP_HIST_COUNT][LP_HIST_BUCKETS];
   __u32 pid; /* the thread's process */
   __u32 pad;
+  __u64 exec_at_out_ns; /* the task's scheduler run time at its last switch-out */
 };
 
 enum lp_wake_flags {

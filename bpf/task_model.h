@@ -18,8 +18,20 @@ LP_INLINE void lp_hist_add(struct lp_task_stats* s, __u32 kind, __u64 ns) {
   if (kind < LP_HIST_COUNT) s->hist[kind][b & (LP_HIST_BUCKETS - 1)]++;
 }
 
-/* The thread leaves the CPU for `reason` (enum lp_off_reason). */
-LP_INLINE void lp_task_switch_out(struct lp_task_stats* s, __u64 now, __u32 reason) {
+LP_INLINE void lp_task_switch_in(struct lp_task_stats* s, __u64 now);
+
+/* The thread leaves the CPU for `reason` (enum lp_off_reason); exec_ns: its
+ * scheduler run time (se.sum_exec_runtime). Still off CPU here means its
+ * switch-in was missed (as in lp_catch_up_switch_in): what its run time grew
+ * since the last switch-out is when it ran, at the end of the interval. */
+LP_INLINE void lp_task_switch_out(struct lp_task_stats* s, __u64 now, __u32 reason, __u64 exec_ns) {
+  if (!s->on_cpu && s->last_ns && now > s->last_ns) {
+    __u64 ran = 0;
+    if (s->exec_at_out_ns && exec_ns > s->exec_at_out_ns) ran = exec_ns - s->exec_at_out_ns;
+    if (ran > now - s->last_ns) ran = now - s->last_ns;
+    lp_task_switch_in(s, now - ran);
+  }
+  s->exec_at_out_ns = exec_ns;
   if (s->on_cpu && s->last_ns && now > s->last_ns) s->running_ns += now - s->last_ns;
   s->on_cpu = 0;
   s->reason = reason < LP_OFF_COUNT ? reason : (__u32)LP_OFF_OTHER;

@@ -39,7 +39,7 @@ TEST(TaskModel, ClassifiesWhatTheThreadBlockedIn) {
 TEST(TaskModel, SplitsTimeIntoRunningBlockedAndRunQueue) {
   lp_task_stats s{};
   lp_task_switch_in(&s, 1 * kMs);  // first sighting
-  lp_task_switch_out(&s, 10 * kMs, LP_OFF_FUTEX);
+  lp_task_switch_out(&s, 10 * kMs, LP_OFF_FUTEX, 0);
   EXPECT_EQ(s.running_ns, 9 * kMs);
   EXPECT_GT(lp_task_wakeup(&s, 40 * kMs), 0u);
   EXPECT_EQ(lp_task_wakeup(&s, 41 * kMs), 0u);  // already woken
@@ -49,16 +49,36 @@ TEST(TaskModel, SplitsTimeIntoRunningBlockedAndRunQueue) {
   EXPECT_EQ(s.hist[LP_HIST_FUTEX][lp_hist_bucket(30 * kMs)], 1u);
   EXPECT_EQ(s.hist[LP_HIST_RUNQ][lp_hist_bucket(5 * kMs)], 1u);
 
-  lp_task_switch_out(&s, 50 * kMs, LP_OFF_RUNQ);  // preempted: all run queue
+  lp_task_switch_out(&s, 50 * kMs, LP_OFF_RUNQ, 0);  // preempted: all run queue
   EXPECT_EQ(lp_task_wakeup(&s, 51 * kMs), 0u);
   lp_task_switch_in(&s, 57 * kMs);
   EXPECT_EQ(s.off_ns[LP_OFF_RUNQ], 12 * kMs);
   EXPECT_EQ(s.running_ns, 14 * kMs);
 
-  lp_task_switch_out(&s, 60 * kMs, LP_OFF_SLEEP);  // wake-up not seen: all blocked
+  lp_task_switch_out(&s, 60 * kMs, LP_OFF_SLEEP, 0);  // wake-up not seen: all blocked
   lp_task_switch_in(&s, 70 * kMs);
   EXPECT_EQ(s.off_ns[LP_OFF_SLEEP], 10 * kMs);
   EXPECT_EQ(s.off_ns[LP_OFF_RUNQ], 12 * kMs);
+}
+
+// A switch-in the sched_switch program missed (see LoopModelMissedSwitchIn):
+// the next switch-out splits the interval by the scheduler's run time, so a
+// sleep after it stays a sleep and the running time is not lost.
+TEST(TaskModel, MissedSwitchInIsSplitByTheRunTime) {
+  lp_task_stats s{};
+  lp_task_switch_in(&s, 1 * kMs);
+  lp_task_switch_out(&s, 10 * kMs, LP_OFF_RUNQ, 500 * kMs);  // preempted
+  // Back on CPU at 14 ms unseen; runs 6 ms, then sleeps.
+  lp_task_switch_out(&s, 20 * kMs, LP_OFF_SLEEP, 506 * kMs);
+  EXPECT_EQ(s.off_ns[LP_OFF_RUNQ], 4 * kMs);
+  EXPECT_EQ(s.running_ns, 9 * kMs + 6 * kMs);
+  lp_task_switch_in(&s, 270 * kMs);
+  EXPECT_EQ(s.off_ns[LP_OFF_SLEEP], 250 * kMs);
+
+  lp_task_stats fresh{};  // first seen at a switch-out: nothing to repair
+  lp_task_switch_out(&fresh, 10 * kMs, LP_OFF_SLEEP, 5 * kMs);
+  EXPECT_EQ(fresh.running_ns, 0u);
+  EXPECT_EQ(fresh.off_ns[LP_OFF_SLEEP], 0u);
 }
 
 }  // namespace
