@@ -157,11 +157,20 @@ wait_watched "$RSS_LOOPS" || echo "agent.sh: agent did not watch $RSS_LOOPS loop
 wrk -t1 -c10 -d"$WRK_DURATION" "http://127.0.0.1:$BENCH_PORT/" >/dev/null 2>&1
 echo "agent RSS with $RSS_LOOPS watched processes: $(($(rss_kb "$AGENT") / 1024)) MB"
 echo "BPF programs of the agent (run count, ns per run) over one wrk run:"
+# The agent's programs: the prog_id of its BPF fds (bpftool's own "pids"
+# needs a bpftool built with its pid iterator, which Debian's lacks here).
 bpftool prog show -j 2>/dev/null | python3 -c '
-import json, sys
-agent = int(sys.argv[1])
+import glob, json, re, sys
+ids = set()
+for f in glob.glob("/proc/%s/fdinfo/*" % sys.argv[1]):
+    try:
+        m = re.search(r"^prog_id:\s*(\d+)", open(f).read(), re.M)
+    except OSError:
+        continue
+    if m:
+        ids.add(int(m.group(1)))
 for p in json.load(sys.stdin):
-    if agent in [q.get("pid") for q in p.get("pids", [])] and p.get("run_cnt"):
+    if p.get("id") in ids and p.get("run_cnt"):
         print("  %-28s %10d runs  %7.0f ns" % (p.get("name", "?"), p["run_cnt"], p["run_time_ns"] / p["run_cnt"]))
 ' "$AGENT"
 sysctl -qw kernel.bpf_stats_enabled=0
