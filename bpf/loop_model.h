@@ -234,18 +234,21 @@ LP_INLINE __u64 lp_on_switch_in(struct lp_thread* t, __u64 now) {
  * a sleep included, would count as on-CPU. exec_ns is the task's scheduler
  * run time now: what it grew since the switch-out is time the thread ran (put
  * at the end of the interval), the rest was off CPU for the recorded reason.
- * Returns 1 when it repaired a missed switch-in (the caller counts it). */
-LP_INLINE int lp_catch_up_switch_in(struct lp_thread* t, __u64 now, __u64 exec_ns) {
-  __u64 span, ran = 0;
+ * Returns the off-CPU time it closed (0: nothing to repair; at least 1 when
+ * it repaired one: the caller counts it and ships the resume the switch-in
+ * would have), *blocked and *runq (may be null) its split. */
+LP_INLINE __u64 lp_catch_up_switch_in(struct lp_thread* t, __u64 now, __u64 exec_ns, __u64* blocked,
+                                      __u64* runq) {
+  __u64 span, off, ran = 0;
 
   if (!t->off_cpu) return 0;
   if (now < t->last_switch_ns) now = t->last_switch_ns;
   span = now - t->last_switch_ns;
   if (t->exec_at_out_ns && exec_ns > t->exec_at_out_ns) ran = exec_ns - t->exec_at_out_ns;
   if (ran > span) ran = span;
-  lp_on_switch_in(t, now - ran);
+  off = lp_on_switch_in_split(t, now - ran, blocked, runq);
   lp_account_running(t, now);
-  return 1;
+  return off ? off : 1;
 }
 
 /* The thread exits. Returns 1 and fills *end if it dies in a stall. */

@@ -333,10 +333,21 @@ static __always_inline __u64 current_exec_ns(void) {
   return BPF_CORE_READ(task, se.sum_exec_runtime);
 }
 
-/* The current thread runs: a switch-in the sched_switch program missed is
- * repaired and counted (lp_catch_up_switch_in). */
+/* Thread `tid` runs (exec_ns: its scheduler run time): a switch-in the
+ * sched_switch program missed is repaired, counted, and its resume shipped,
+ * so userspace closes the off-CPU interval its stacks were captured for. */
+static __always_inline void repair_switch_in(struct lp_thread* t, __u32 tid, __u64 now,
+                                             __u64 exec_ns) {
+  __u64 blocked = 0, runq = 0, off = lp_catch_up_switch_in(t, now, exec_ns, &blocked, &runq);
+
+  if (!off) return;
+  count_drop(LP_MISSED_SWITCH_IN);
+  emit_resume(t, tid, now, off, blocked, runq);
+}
+
+/* The current thread runs: see repair_switch_in. */
 static __always_inline void catch_up_switch_in(struct lp_thread* t, __u64 now) {
-  if (lp_catch_up_switch_in(t, now, current_exec_ns())) count_drop(LP_MISSED_SWITCH_IN);
+  repair_switch_in(t, (__u32)bpf_get_current_pid_tgid(), now, current_exec_ns());
 }
 
 static __always_inline int handle_wait_enter(__u32 family, __s32 key) {
@@ -532,8 +543,7 @@ static __always_inline int handle_switch(void* ctx, struct task_struct* prev,
       emit_thread_exit(prev_tgid, tid, s);
       t = 0; /* deleted at sched_process_exit already */
     }
-    if (t && lp_catch_up_switch_in(t, now, BPF_CORE_READ(prev, se.sum_exec_runtime)))
-      count_drop(LP_MISSED_SWITCH_IN);
+    if (t) repair_switch_in(t, tid, now, BPF_CORE_READ(prev, se.sum_exec_runtime));
     if (t && lp_on_switch_out(t, now, reason, BPF_CORE_READ(prev, se.sum_exec_runtime))) {
       t->off_futex_addr = futex_addr;
       if (switch_out_worth_stacks(t, reason, now)) {

@@ -261,7 +261,10 @@ TEST(LoopModelMissedSwitchIn, ASleepAfterAMissedSwitchInStaysOffCpu) {
   l.exit(10 * kMs);
   ASSERT_TRUE(l.out(20 * kMs, LP_OFF_RUNQ, 1000 * kMs));  // preempted
   // Switched back in at 25 ms unseen; runs 10 ms, then sleeps 250 ms.
-  EXPECT_EQ(lp_catch_up_switch_in(&l.t_, 35 * kMs, 1010 * kMs), 1);
+  __u64 blocked = 9, runq = 9;  // the resume the missed switch-in would have shipped
+  EXPECT_EQ(lp_catch_up_switch_in(&l.t_, 35 * kMs, 1010 * kMs, &blocked, &runq), 5 * kMs);
+  EXPECT_EQ(blocked, 0u);
+  EXPECT_EQ(runq, 5 * kMs);
   ASSERT_TRUE(l.out(35 * kMs, LP_OFF_SLEEP, 1010 * kMs));
   l.in(285 * kMs);
   ASSERT_TRUE(l.loop_wait(290 * kMs));
@@ -276,7 +279,10 @@ TEST(LoopModelMissedSwitchIn, TheRunTimeSplitsTheIntervalAtAWait) {
   l.loop_wait(0);
   l.exit(10 * kMs);
   ASSERT_TRUE(l.out(20 * kMs, LP_OFF_FUTEX, 500 * kMs));
-  EXPECT_EQ(lp_catch_up_switch_in(&l.t_, 220 * kMs, 530 * kMs), 1);
+  __u64 blocked = 0, runq = 9;
+  EXPECT_EQ(lp_catch_up_switch_in(&l.t_, 220 * kMs, 530 * kMs, &blocked, &runq), 170 * kMs);
+  EXPECT_EQ(blocked, 170 * kMs);
+  EXPECT_EQ(runq, 0u);
   EXPECT_EQ(l.t_.off_cpu, 0u);
   ASSERT_TRUE(l.loop_wait(220 * kMs));
   EXPECT_EQ(l.end_.cause_ns[LP_OFF_FUTEX], 170 * kMs);
@@ -289,14 +295,15 @@ TEST(LoopModelMissedSwitchIn, UnknownRunTimeCountsTheIntervalOffCpuAndTooMuchCou
   unknown.loop_wait(0);
   unknown.exit(10 * kMs);
   ASSERT_TRUE(unknown.out(20 * kMs, LP_OFF_SLEEP, 0));
-  EXPECT_EQ(lp_catch_up_switch_in(&unknown.t_, 120 * kMs, 7 * kMs), 1);
+  EXPECT_EQ(lp_catch_up_switch_in(&unknown.t_, 120 * kMs, 7 * kMs, nullptr, nullptr), 100 * kMs);
   EXPECT_EQ(unknown.t_.cause_ns[LP_OFF_SLEEP], 100 * kMs);
 
   LoopThread clamped;  // a run-time counter ahead of the wall clock is clamped
   clamped.loop_wait(0);
   clamped.exit(10 * kMs);
   ASSERT_TRUE(clamped.out(20 * kMs, LP_OFF_SLEEP, 100 * kMs));
-  EXPECT_EQ(lp_catch_up_switch_in(&clamped.t_, 30 * kMs, 900 * kMs), 1);
+  EXPECT_EQ(lp_catch_up_switch_in(&clamped.t_, 30 * kMs, 900 * kMs, nullptr, nullptr),
+            1u);  // repaired, 0 off
   EXPECT_EQ(clamped.t_.off_cpu_ns, 0u);
   EXPECT_EQ(clamped.t_.on_cpu_ns, 20 * kMs);
 }
@@ -305,10 +312,10 @@ TEST(LoopModelMissedSwitchIn, ARunningThreadNeedsNoRepair) {
   LoopThread l;
   l.loop_wait(0);
   l.exit(10 * kMs);
-  EXPECT_EQ(lp_catch_up_switch_in(&l.t_, 20 * kMs, 5 * kMs), 0);
+  EXPECT_EQ(lp_catch_up_switch_in(&l.t_, 20 * kMs, 5 * kMs, nullptr, nullptr), 0u);
   ASSERT_TRUE(l.out(20 * kMs, LP_OFF_SLEEP, 5 * kMs));
   l.in(30 * kMs);
-  EXPECT_EQ(lp_catch_up_switch_in(&l.t_, 40 * kMs, 15 * kMs), 0);
+  EXPECT_EQ(lp_catch_up_switch_in(&l.t_, 40 * kMs, 15 * kMs, nullptr, nullptr), 0u);
   EXPECT_EQ(l.t_.cause_ns[LP_OFF_SLEEP], 10 * kMs);
 }
 
