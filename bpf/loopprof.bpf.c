@@ -533,18 +533,19 @@ static __always_inline int handle_switch(void* ctx, struct task_struct* prev,
     __s64 state = task_state_of(prev);
     __u64 futex_addr = 0;
     __u32 reason = off_reason_of_current(state, &futex_addr);
+    __u64 exec_ns = BPF_CORE_READ(prev, se.sum_exec_runtime); /* up to date at a switch */
     t = thread_state(tid);
     now = bpf_ktime_get_ns();
     if (t && t->in_wait == LP_IN_LOOP_WAIT && reason != LP_OFF_RUNQ) reason = LP_OFF_IDLE;
     s = state & LP_TASK_DEAD ? bpf_map_lookup_elem(&task_stats, &tid)
                              : task_stats_or_new(prev_tgid, tid);
-    if (s) lp_task_switch_out(s, now, reason, BPF_CORE_READ(prev, se.sum_exec_runtime));
+    if (s) lp_task_switch_out(s, now, reason, exec_ns);
     if (state & LP_TASK_DEAD) {
       emit_thread_exit(prev_tgid, tid, s);
       t = 0; /* deleted at sched_process_exit already */
     }
-    if (t) repair_switch_in(t, tid, now, BPF_CORE_READ(prev, se.sum_exec_runtime));
-    if (t && lp_on_switch_out(t, now, reason, BPF_CORE_READ(prev, se.sum_exec_runtime))) {
+    if (t) repair_switch_in(t, tid, now, exec_ns);
+    if (t && lp_on_switch_out(t, now, reason, exec_ns)) {
       t->off_futex_addr = futex_addr;
       if (switch_out_worth_stacks(t, reason, now)) {
         emit_capture(ctx, t, prev_tgid, tid, LP_CAPTURE_OFFCPU, state, 0, reason);
