@@ -10,7 +10,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libcpp-httplib-dev
   # tests, demo and benchmarks
   python3 python3-aiohttp python3-uvloop bpftrace wrk hyperfine clang-format tmux
-  golang-go chromium nodejs prometheus
+  golang-go chromium nodejs prometheus python3-jsonschema
 )
 
 missing=()

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "../unit/headless_browser.hpp"
+#include "../unit/speedscope_schema.hpp"
 #include "harness.hpp"
 #include "scenario.hpp"
 #include "temp_dir.hpp"
@@ -40,6 +41,7 @@ const FormatsRun& formats_run() {
            "--speedscope", r.file("live.speedscope.json"), "--trace", r.file("live.trace.json")},
           milliseconds(60000)};
       spec.keep_events_as = r.file("events.jsonl");
+      spec.keep_folded_as = r.file("live.folded");
       r.result = std::make_unique<ScenarioResult>(run_scenario(spec));
     } catch (const std::exception& e) {
       r.error = e.what();
@@ -137,6 +139,10 @@ TEST_F(FormatsTest, HtmlReportShowsTheCulpritAndAClickedStallsStackInChromium) {
       << result.at("detailWhy");
   EXPECT_NE(result.at("detailWhy").get<std::string>().find("lock"), std::string::npos);
   EXPECT_EQ(result.at("stalls").get<size_t>(), finals_.size());
+  // The run's facts name the interpreter.
+  std::string facts = result.at("facts");
+  EXPECT_TRUE(std::regex_search(facts, std::regex(R"(CPython 3\.\d+\.\d+ \(/\S+python)"))) << facts;
+  EXPECT_NE(facts.find(fmt::format("PID {} (", r_->pid)), std::string::npos) << facts;
 }
 
 TEST_F(FormatsTest, SpeedscopeFileLoadsInSpeedscope) {
@@ -148,6 +154,7 @@ TEST_F(FormatsTest, SpeedscopeFileLoadsInSpeedscope) {
   EXPECT_NE(page.dom.find(fmt::format("<title>loopprof: PID {} (", r_->pid)), std::string::npos)
       << page.dom.substr(0, 2000) << page.log;
   EXPECT_NE(page.dom.find("stalls in time"), std::string::npos);
+  EXPECT_EQ(testing::speedscope_schema_errors(speedscope, run_->file("live.speedscope.json")), "");
 }
 
 TEST_F(FormatsTest, TraceHasEveryStallAsACompleteEvent) {
@@ -168,13 +175,13 @@ TEST_F(FormatsTest, TraceHasEveryStallAsACompleteEvent) {
 TEST_F(FormatsTest, ReportOfTheEventsFileWritesTheSameBytes) {
   int status = 0;
   std::string out = testing::run_command(
-      fmt::format("{} report {} --html {} --pprof {} --speedscope {} --trace {} 2>&1",
+      fmt::format("{} report {} --html {} --pprof {} --speedscope {} --trace {} -o {} 2>&1",
                   loopprof_binary(), run_->file("events.jsonl"), run_->file("replay.html"),
                   run_->file("replay.pb.gz"), run_->file("replay.speedscope.json"),
-                  run_->file("replay.trace.json")),
+                  run_->file("replay.trace.json"), run_->file("replay.folded")),
       &status);
   ASSERT_EQ(status, 0) << out;
-  for (const char* kind : {"html", "pb.gz", "speedscope.json", "trace.json"}) {
+  for (const char* kind : {"html", "pb.gz", "speedscope.json", "trace.json", "folded"}) {
     std::string live = testing::read_text(run_->file(fmt::format("live.{}", kind).c_str()));
     std::string replay = testing::read_text(run_->file(fmt::format("replay.{}", kind).c_str()));
     EXPECT_FALSE(live.empty()) << kind;

@@ -123,6 +123,11 @@ ScenarioResult run_scenario(const ScenarioSpec& spec) {
     std::filesystem::copy_file(events_path, spec.keep_events_as,
                                std::filesystem::copy_options::overwrite_existing, missing);
   }
+  if (!spec.keep_folded_as.empty()) {
+    std::error_code missing;  // a missing file shows as folded_error below
+    std::filesystem::copy_file(folded_path, spec.keep_folded_as,
+                               std::filesystem::copy_options::overwrite_existing, missing);
+  }
   try {
     result.events = read_jsonl(events_path);
   } catch (const std::exception& e) {

@@ -41,6 +41,7 @@ struct ScenarioSpec {
   std::vector<std::string> loopprof_args = {"-t", "100"};  // besides -p, -o, --events
   milliseconds fixture_timeout = milliseconds(30000);
   std::string keep_events_as;  // if set, the events file is copied there
+  std::string keep_folded_as;  // if set, the folded file (-o) is copied there
 };
 
 struct ScenarioResult {

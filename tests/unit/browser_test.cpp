@@ -67,10 +67,67 @@ TEST_F(BrowserTest, ReportRendersNamesTheCulpritAndShowsAClickedStallsStack) {
   EXPECT_NE(std::find(own.begin(), own.end(), "take_lock (app.py:88)"), own.end());
   EXPECT_EQ(std::find(own.begin(), own.end(), "crunch (math_utils.py:7)"), own.end())
       << "another stall's frame in this stall's flame graph";
-  // Hovering its bar tells its duration and cause.
+  // Hovering its bar tells its duration, cause, breakdown, culprit and waker.
   std::string bar_tip = result.at("timelineTooltip");
   EXPECT_NE(bar_tip.find("300.0 ms stall of loop-main (tid 11)"), std::string::npos) << bar_tip;
   EXPECT_NE(bar_tip.find("cause: lock"), std::string::npos) << bar_tip;
+  EXPECT_NE(bar_tip.find("lock 280.0 ms, on-CPU 20.0 ms"), std::string::npos) << bar_tip;
+  EXPECT_NE(bar_tip.find("in take_lock (app.py:88)"), std::string::npos) << bar_tip;
+  EXPECT_NE(bar_tip.find("woken by thread worker (tid 12)"), std::string::npos) << bar_tip;
+}
+
+TEST_F(BrowserTest, ReportShowsTheRunsFactsAndTheSummaryTables) {
+  auto stalls = sample_stalls();
+  // A thread name too long for the timeline's label column.
+  for (Stall& s : stalls)
+    if (s.tid == 13) s.thread = "asyncio-loop-of-the-ingest-service";
+  fs::path page = write("report.html", encode_html(stalls, sample_summary(stalls)));
+  auto loaded = testing::load_page(testing::file_url(page) + "#selftest", dir_);
+  json result = testing::selftest_result(loaded.dom);
+  ASSERT_FALSE(result.is_null()) << loaded.log;
+  EXPECT_TRUE(result.at("errors").empty()) << result.at("errors").dump();
+  // The run's facts: target, interpreter, duration, threshold, drops.
+  std::string facts = result.at("facts");
+  for (const char* fact :
+       {"PID 10 (python3 app.py)", "CPython 3.11.4 (/usr/bin/python3.11)",
+        "5.3 s (duration reached)", "threshold 20 ms", "3 stalls", "dropped: 3 samples"})
+    EXPECT_NE(facts.find(fact), std::string::npos) << fact << " not in: " << facts;
+  // A long thread name gives way: its tid and stall count stay readable.
+  EXPECT_TRUE(result.at("timelineLabelsFit").get<bool>()) << result.at("timeline");
+  // The summary the terminal prints: worst stalls (culprit, why), loops
+  // (utilization, lag percentiles), callbacks, threads.
+  const json& tables = result.at("tables");
+  std::string worst = tables.at("worst"), loops = tables.at("loops");
+  std::string callbacks = tables.at("callbacks"), threads = tables.at("threads");
+  EXPECT_NE(worst.find("take_lock (app.py:88)"), std::string::npos) << worst;
+  EXPECT_NE(worst.find("lock 280.0 ms"), std::string::npos) << worst;
+  for (const char* cell : {"loop-main", "900", "13%", "p50 ms", "p99 ms", "300.0"})
+    EXPECT_NE(loops.find(cell), std::string::npos) << cell << " not in: " << loops;
+  EXPECT_NE(callbacks.find("handle (app.py)"), std::string::npos) << callbacks;
+  EXPECT_NE(callbacks.find("500.0"), std::string::npos) << callbacks;
+  EXPECT_NE(threads.find("loop-main"), std::string::npos) << threads;
+  EXPECT_NE(threads.find("700.0"), std::string::npos) << threads;
+}
+
+TEST_F(BrowserTest, ReportOfARunWithoutStallsOpensAndSaysSo) {
+  std::vector<Stall> none;
+  Summary summary = sample_summary(sample_stalls());
+  summary.stalls = 0;
+  summary.blocked_ns = 0;
+  summary.worst.clear();
+  fs::path page = write("empty.html", encode_html(none, summary));
+  auto loaded = testing::load_page(testing::file_url(page) + "#selftest", dir_);
+  json result = testing::selftest_result(loaded.dom);
+  ASSERT_FALSE(result.is_null()) << "the page's script did not finish\n" << loaded.log;
+  EXPECT_TRUE(result.at("errors").empty()) << result.at("errors").dump();
+  EXPECT_TRUE(testing::console_errors(loaded.log).empty()) << loaded.log;
+  EXPECT_EQ(result.at("stalls"), 0);
+  std::string timeline = result.at("timeline");
+  EXPECT_NE(timeline.find("no stalls at or above the threshold"), std::string::npos) << timeline;
+  EXPECT_EQ(timeline.find("after the first stall"), std::string::npos) << timeline;
+  // The loop's table is still there: its utilization is worth seeing.
+  EXPECT_NE(result.at("tables").at("loops").get<std::string>().find("loop-main"),
+            std::string::npos);
 }
 
 TEST_F(BrowserTest, ReportFlameGraphZoomsColoursBySearchesAndExplains) {

@@ -87,6 +87,7 @@ inline std::vector<Stall> sample_stalls() {
 inline Summary sample_summary(const std::vector<Stall>& stalls) {
   Summary summary{.pid = 10,
                   .command = "python3 app.py",
+                  .runtime = "CPython 3.11.4 (/usr/bin/python3.11)",
                   .wall_seconds = 5.25,
                   .threshold_ns = 20'000'000,
                   .stop_reason = "duration reached"};

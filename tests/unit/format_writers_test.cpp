@@ -13,6 +13,7 @@
 #include "format_fixtures.hpp"
 #include "headless_browser.hpp"
 #include "output/events_reader.hpp"
+#include "speedscope_schema.hpp"
 
 namespace loopprof {
 namespace {
@@ -99,6 +100,20 @@ TEST_F(FormatWritersTest, SpeedscopeEventsNestAndMoveForwardAndSamplesWeighStall
   EXPECT_TRUE(python_line) << frames.dump();
 }
 
+TEST_F(FormatWritersTest, SpeedscopeFileIsValidAgainstSpeedscopesSchema) {
+  const std::string speedscope = std::string(LOOPPROF_NPM_DIR) + "/speedscope";
+  auto stalls = sample_stalls();
+  fs::path file = dir_ / "stalls.speedscope.json";
+  std::ofstream(file) << encode_speedscope(stalls, sample_summary(stalls));
+  EXPECT_EQ(testing::speedscope_schema_errors(speedscope, file), "");
+  // The check can fail: an event type the format does not have.
+  json broken = json::parse(testing::read_text(file));
+  broken["profiles"][0]["events"][0]["type"] = "X";
+  std::ofstream(file, std::ios::trunc) << broken.dump();
+  EXPECT_NE(testing::speedscope_schema_errors(speedscope, file).find("ValidationError"),
+            std::string::npos);
+}
+
 TEST_F(FormatWritersTest, HtmlInlinesItsDataSafelyAndNeedsNoNetwork) {
   auto stalls = sample_stalls();
   stalls[0].stacks[0].frames[2].name = "evil</script><script>alert(1)</script>";
@@ -177,13 +192,30 @@ TEST_F(FormatWritersTest, BadEventsFilesAreClearErrors) {
     fs::path path = dir_ / "bad.jsonl";
     std::ofstream(path) << text;
     auto run = read_events_file(path.string());
-    return run.ok() ? std::string("(read)") : run.error().message;
+    return run.ok() ? std::string("(read)") : run.error().message + "\nhint: " + run.error().hint;
   };
   EXPECT_NE(error_of("").find("no summary line"), std::string::npos);
   EXPECT_NE(error_of("{not json\n").find("line 1"), std::string::npos);
   EXPECT_NE(error_of("{\"event\":\"summary\",\"pid\":1}\n").find("format version 1"),
             std::string::npos);
   EXPECT_NE(error_of("{\"event\":\"stall\",\"pid\":1}\n").find("line 1"), std::string::npos);
+  EXPECT_NE(error_of("{\"event\":\"summary\",\"format_version\":9}\n").find("a newer loopprof"),
+            std::string::npos);
+  // A copy cut short in the middle of a line (no newline at the end).
+  auto stalls = sample_stalls();
+  fs::path whole = write_events(dir_ / "whole.jsonl", stalls, sample_summary(stalls));
+  std::string text = testing::read_text(whole);
+  EXPECT_NE(error_of(text.substr(0, text.size() / 2)).find("is cut short"), std::string::npos)
+      << error_of(text.substr(0, text.size() / 2));
+  EXPECT_NE(error_of(text.substr(0, text.size() - 1)).find("(read)"), std::string::npos)
+      << "only the final newline missing: still whole";
+  // The agent's stall log (its lines name their service): not an incomplete file.
+  json line = json::parse(text.substr(0, text.find('\n')));
+  line["comm"] = "python3";
+  line["service"] = "app.py";
+  line["runtime"] = "cpython-3.11";
+  EXPECT_NE(error_of(line.dump() + "\n").find("stall log of loopprof agent"), std::string::npos)
+      << error_of(line.dump() + "\n");
   auto missing = read_events_file((dir_ / "none.jsonl").string());
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().message.find("failed to open events file"), std::string::npos);

@@ -59,6 +59,7 @@ TEST_F(PprofProfileTest, GoToolPprofReadsSamplesFramesAndLabels) {
        {"cause:[lock]", "cause:[on_cpu]", "cause:[sleep]", "thread:[loop-2]", "state:[off_cpu]"})
     EXPECT_NE(raw.find(label), std::string::npos) << label << "\n" << raw;
   EXPECT_TRUE(std::regex_search(raw, std::regex(R"(tid:\[11\])"))) << raw;
+  EXPECT_TRUE(std::regex_search(raw, std::regex(R"(pid:\[10\])"))) << raw;
   EXPECT_NE(raw.find("python3.11"), std::string::npos) << "no mapping for native frames\n" << raw;
 }
 

@@ -246,6 +246,7 @@ int run_profile(const ProfileOptions& options) {
   Summary base{
       .pid = options.pid,
       .command = target->command(),
+      .runtime = python ? python->description() : (node ? node->description() : ""),
       .wall_seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
       .threshold_ns = config.threshold_ns,

@@ -307,6 +307,7 @@ json summary_to_json(const Summary& summary) {
           {"stop_reason", summary.stop_reason},
           {"format_version", kEventsFormatVersion},
           {"command", summary.command},
+          {"runtime", summary.runtime},
           {"threshold_ns", summary.threshold_ns},
           {"blocked_ns", summary.blocked_ns},
           {"worst", std::move(worst)}};
@@ -315,6 +316,7 @@ json summary_to_json(const Summary& summary) {
 Summary summary_from_json(const json& j) {
   Summary summary{.pid = j.at("pid"),
                   .command = j.at("command"),
+                  .runtime = j.value("runtime", ""),
                   .wall_seconds = j.at("wall_seconds"),
                   .threshold_ns = j.at("threshold_ns"),
                   .stalls = j.at("stalls"),

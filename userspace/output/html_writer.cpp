@@ -243,6 +243,7 @@ std::string encode_html(std::span<const Stall> stalls, const Summary& summary) {
   json data = {{"facts",
                 {{"pid", summary.pid},
                  {"command", summary.command},
+                 {"runtime", summary.runtime},
                  {"wall_seconds", summary.wall_seconds},
                  {"threshold_ms", ms(summary.threshold_ns)},
                  {"stalls", stalls.size()},

@@ -51,6 +51,7 @@ struct ThreadTimes {
 struct Summary {
   pid_t pid = 0;
   std::string command;
+  std::string runtime;  // "CPython 3.11.2 (/usr/bin/python3.11)", "Node.js ...", "" (native)
   double wall_seconds = 0;
   uint64_t threshold_ns = 0;
   uint64_t stalls = 0;
