@@ -74,6 +74,8 @@ TEST_F(BrowserTest, ReportRendersNamesTheCulpritAndShowsAClickedStallsStack) {
   EXPECT_NE(bar_tip.find("lock 280.0 ms, on-CPU 20.0 ms"), std::string::npos) << bar_tip;
   EXPECT_NE(bar_tip.find("in take_lock (app.py:88)"), std::string::npos) << bar_tip;
   EXPECT_NE(bar_tip.find("woken by thread worker (tid 12)"), std::string::npos) << bar_tip;
+  // The bar is the colour of its main cause (lock).
+  EXPECT_EQ(result.at("timelineBarColor"), "#6c5b7b");
 }
 
 TEST_F(BrowserTest, ReportShowsTheRunsFactsAndTheSummaryTables) {
@@ -148,9 +150,17 @@ TEST_F(BrowserTest, ReportFlameGraphZoomsColoursBySearchesAndExplains) {
   EXPECT_NE(std::find(zoomed.begin(), zoomed.end(), "take_lock (app.py:88)"), zoomed.end());
   EXPECT_EQ(std::find(zoomed.begin(), zoomed.end(), "nap (sleepy.py:3)"), zoomed.end());
   EXPECT_EQ(result.at("zoomAfterReset"), 0);
-  // Coloured by cause, _start is the lock colour.
+  // Coloured by cause, _start is the lock colour; by kind, a native orange.
   EXPECT_EQ(result.at("firstFrameColor"), "#6c5b7b");
+  std::string kind = result.at("firstFrameKindColor");
+  ASSERT_EQ(kind.size(), 7u);
+  int red = std::stoi(kind.substr(1, 2), nullptr, 16),
+      blue = std::stoi(kind.substr(5, 2), nullptr, 16);
+  EXPECT_GT(red, 200) << kind;
+  EXPECT_LT(blue, 120) << kind;
   EXPECT_EQ(result.at("searchResult"), "matches: 59.6% of stall time");
+  // A searched frame is highlighted.
+  EXPECT_EQ(result.at("searchHighlightColor"), "#e040fb");
   // The summary's second worst stall opens on a click.
   EXPECT_EQ(result.at("worstRows"), 2);
   EXPECT_NE(result.at("secondWorstWhy").get<std::string>().find("on-cpu 120.0 ms"),
