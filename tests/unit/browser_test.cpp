@@ -96,6 +96,8 @@ TEST_F(BrowserTest, ReportShowsTheRunsFactsAndTheSummaryTables) {
     EXPECT_NE(facts.find(fact), std::string::npos) << fact << " not in: " << facts;
   // A long thread name gives way: its tid and stall count stay readable.
   EXPECT_TRUE(result.at("timelineLabelsFit").get<bool>()) << result.at("timeline");
+  // ... after a space.
+  for (const json& gap : result.at("timelineLabelGaps")) EXPECT_GE(gap.get<double>(), 2) << gap;
   // The summary the terminal prints: worst stalls (culprit, why), loops
   // (utilization, lag percentiles), callbacks, threads.
   const json& tables = result.at("tables");
