@@ -116,6 +116,8 @@ TEST_F(WhyTest, BlockingPipeReadIsIoWokenByTheWriter) {
   EXPECT_EQ(s.at("cause"), "io");
   ASSERT_FALSE(s.at("wakers").empty());
   EXPECT_EQ(s.at("wakers")[0].at("thread"), "pipe-writer") << s.at("wakers").dump();
+  // What it waited on, as the README shows it: "read on pipe:[123]".
+  EXPECT_NE(s.value("waited_on", "").find("read on pipe:["), std::string::npos) << s.dump();
 }
 
 TEST_F(WhyTest, HeldLockNamesTheThreadAndFunctionThatReleasedIt) {

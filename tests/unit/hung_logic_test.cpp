@@ -63,6 +63,18 @@ TEST(WaitNotes, SyscallFromKernelFrames) {
                                       kernel("__sys_recvfrom")}),
             "recvfrom");
   EXPECT_EQ(syscall_of_kernel_frames({native("f"), kernel("asm_exc_page_fault")}), "");
+  // Linux 6.18: no __x64_sys_ frame; the syscall's body under do_syscall_64.
+  EXPECT_EQ(
+      syscall_of_kernel_frames({native("__GI___libc_read"),
+                                kernel("entry_SYSCALL_64_after_hwframe"), kernel("do_syscall_64"),
+                                kernel("ksys_read"), kernel("vfs_read"), kernel("anon_pipe_read")}),
+      "read");
+  EXPECT_EQ(syscall_of_kernel_frames(
+                {kernel("do_syscall_64"), kernel("__sys_recvfrom"), kernel("sock_recvmsg")}),
+            "recvfrom");
+  // Not a syscall of the table: no name rather than a wrong one.
+  EXPECT_EQ(syscall_of_kernel_frames({kernel("do_syscall_64"), kernel("do_frobnicate")}), "");
+  EXPECT_EQ(syscall_of_kernel_frames({kernel("do_syscall_64"), kernel("vfs_read")}), "");
 }
 
 TEST(LoopRecognition, FromFrames) {

@@ -13,6 +13,18 @@ std::string syscall_of_kernel_frames(const Frames& frames) {
   for (const Frame& frame : frames)
     if (frame.kind == FrameKind::kernel && frame.name.rfind(kPrefix, 0) == 0)
       return frame.name.substr(kPrefix.size());
+  // Kernels whose syscall table calls the body straight from do_syscall_64
+  // (6.18: "do_syscall_64;ksys_read;vfs_read;anon_pipe_read", no
+  // __x64_sys_read frame): the frame it called, less its prefix, when that
+  // names a syscall the table knows.
+  for (size_t i = 0; i + 1 < frames.size(); ++i) {
+    if (frames[i].kind != FrameKind::kernel || frames[i].name != "do_syscall_64") continue;
+    std::string_view callee = frames[i + 1].name;
+    for (std::string_view prefix : {"ksys_", "__sys_", "__do_sys_", "do_sys_", "do_"})
+      if (callee.starts_with(prefix) && syscall_name_known(callee.substr(prefix.size())))
+        return std::string(callee.substr(prefix.size()));
+    break;
+  }
   return "";
 }
 

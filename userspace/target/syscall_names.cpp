@@ -83,6 +83,12 @@ bool syscall_takes_fd(long nr) {
   return info && info->fd_first;
 }
 
+bool syscall_name_known(std::string_view name) {
+  for (const SyscallInfo& info : kSyscalls)
+    if (name == info.name) return true;
+  return false;
+}
+
 bool syscall_name_takes_fd(const std::string& name) {
   for (const SyscallInfo& info : kSyscalls)
     if (name == info.name) return info.fd_first;
