@@ -1,11 +1,11 @@
 #include "python/asyncio_handle.hpp"
 
 #include "python/objects.hpp"
+#include "python/thread_states.hpp"
 
 namespace loopprof::python {
 
 namespace {
-constexpr size_t kMaxInterpreters = 64;
 constexpr uint32_t kModuleDict = 16;  // PyModuleObject.md_dict
 
 std::optional<uint64_t> handle_run_of_interpreter(const PyObjects& objects,
@@ -34,13 +34,8 @@ std::optional<uint64_t> find_handle_run_code(const MemoryReader& memory,
   auto objects_layout = object_layout_for(layout.version);
   if (!objects_layout) return std::nullopt;
   PyObjects objects(memory, layout, *objects_layout);
-  auto interp = memory.value<uint64_t>(runtime + layout.runtime_interpreters_head);
-  for (size_t i = 0; interp && *interp != 0 && i < kMaxInterpreters; i++) {
-    if (auto code = handle_run_of_interpreter(objects, memory, *interp)) return code;
-    auto next = memory.value<uint64_t>(*interp + layout.interp_next);
-    if (!next || *next == *interp) break;
-    interp = next;
-  }
+  for (uint64_t interp : list_interpreters(memory, layout, runtime))
+    if (auto code = handle_run_of_interpreter(objects, memory, interp)) return code;
   return std::nullopt;
 }
 
