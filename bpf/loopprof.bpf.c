@@ -580,17 +580,20 @@ int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct* prev, struct ta
 /* Is the current task (at sched_waking) the one that caused the wake-up, or
  * was it just interrupted by a timer or device? The preempt count would say,
  * but it is not reachable from BPF on every kernel; what the task is doing
- * says enough: a futex wait ends by a task in futex(FUTEX_WAKE), a sleep by
- * its timer, other waits by a task in a syscall (write, send, ...). */
-static __always_inline int woken_from_interrupt(__u32 reason) {
+ * says enough: a futex wait ends by a task in a futex wake (of a private
+ * futex: in the waiter's own process; lp_futex_woken_by), a sleep by its
+ * timer, other waits by a task in a syscall (write, send, ...). */
+static __always_inline int woken_from_interrupt(__u32 reason, int other_process) {
   struct task_struct* task = bpf_get_current_task_btf();
   struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(task);
   long nr = BPF_CORE_READ(regs, orig_ax);
 
   if (BPF_CORE_READ(task, pid) == 0) return 1; /* the idle task */
   if (reason == LP_OFF_SLEEP) return 1;
-  if (reason == LP_OFF_FUTEX)
-    return nr != LP_SC_FUTEX && nr != LP_SC_FUTEX_WAKE && nr != LP_SC_FUTEX_REQUEUE;
+  if (reason == LP_OFF_FUTEX) {
+    __u64 op = nr == LP_SC_FUTEX_WAKE ? BPF_CORE_READ(regs, r10) : BPF_CORE_READ(regs, si);
+    return !lp_futex_woken_by(nr, op, other_process);
+  }
   return nr < 0;
 }
 
@@ -601,7 +604,7 @@ static __always_inline void emit_wake(void* ctx, const struct lp_thread* t, __u3
   struct lp_wake_record* r = reserve_record(LP_REC_WAKE, sizeof(*r));
   __u32 flags = 0;
 
-  if (woken_from_interrupt(t->off_reason)) flags |= LP_WAKE_INTERRUPT;
+  if (woken_from_interrupt(t->off_reason, waker_pid != t->pid)) flags |= LP_WAKE_INTERRUPT;
   if (waker_pid != t->pid) flags |= LP_WAKE_OTHER_PROCESS;
   if (!r) return;
   r->woken_pid = t->pid;

@@ -132,6 +132,27 @@ enum {
 #define LP_TASK_UNINTERRUPTIBLE 0x2
 #define LP_TASK_DEAD 0x80 /* __state at an exiting task's last switch-out */
 
+#define LP_FUTEX_PRIVATE 128 /* FUTEX_PRIVATE_FLAG, FUTEX2_PRIVATE */
+
+/* Can the task running at a futex waiter's wake-up be the one that woke it?
+ * Only if it is in a futex call that wakes (a task waiting in futex, or any
+ * other call, was just interrupted: by the waiter's timeout, for one) and,
+ * from another process, only for a futex shared between processes (a private
+ * futex is woken by its own process). nr: the current task's syscall; op: its
+ * futex op (futex), or its flags (futex_wake). */
+LP_INLINE int lp_futex_woken_by(long nr, __u64 op, int other_process) {
+  if (nr == LP_SC_FUTEX) {
+    __u32 cmd = (__u32)op & 127; /* FUTEX_CMD_MASK */
+    int wakes = cmd == 1 /* WAKE */ || cmd == 3 /* REQUEUE */ || cmd == 4 /* CMP_REQUEUE */ ||
+                cmd == 5 /* WAKE_OP */ || cmd == 7 /* UNLOCK_PI */ || cmd == 10 /* WAKE_BITSET */ ||
+                cmd == 12 /* CMP_REQUEUE_PI */;
+    return wakes && (!other_process || !(op & LP_FUTEX_PRIVATE));
+  }
+  if (nr == LP_SC_FUTEX_WAKE) return !other_process || !(op & LP_FUTEX_PRIVATE);
+  if (nr == LP_SC_FUTEX_REQUEUE) return !other_process;
+  return 0;
+}
+
 /* Why a thread that leaves the CPU does so. state: its __state (0: it was
  * preempted); nr: the syscall it is in (-1: none); arg0, arg1: its first
  * arguments (select/poll with no descriptors is a sleep). */

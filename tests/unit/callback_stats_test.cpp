@@ -60,6 +60,70 @@ TEST(CallbackStats, PreciseStepsAreTimedByProbesAndNamedByCapturesInside) {
   EXPECT_EQ(rows[1].max_ns, 1 * kMs);
 }
 
+TaskInfo task(std::string name, std::string coroutine) {
+  return TaskInfo{.name = std::move(name), .coroutine = std::move(coroutine), .awaited_by = {}};
+}
+
+TEST(CallbackStats, ANamedTaskIsOneRowAndDefaultNamedTasksGroupByCoroutine) {
+  CallbackStats stats(5 * kMs, false);
+  uint64_t seq = 0;
+  for (int i = 0; i < 3; ++i) {  // billing-sync: three steps, one 250 ms stall
+    stats.on_off_cpu(7, ++seq, "sync_accounts (app.py)", 250 * kMs,
+                     task("billing-sync", "sync_accounts"));
+    stats.on_busy_end(7, seq, 251 * kMs);
+  }
+  stats.note_stall(task("billing-sync", "sync_accounts"));
+  for (int i = 1; i <= 500; ++i) {  // a server: one default-named task per request
+    stats.on_sampled_step(7, ++seq, "RequestHandler._handle_request (web_protocol.py)",
+                          task("Task-" + std::to_string(i), "RequestHandler._handle_request"));
+    stats.on_busy_end(7, seq, 1 * kMs);
+  }
+  auto callbacks = stats.rows();
+  ASSERT_EQ(callbacks.size(), 2u);
+  EXPECT_EQ(callbacks[0].callback, "Task \"billing-sync\"");
+  EXPECT_EQ(callbacks[0].count, 3u);
+  EXPECT_EQ(callbacks[1].callback, "RequestHandler._handle_request (web_protocol.py)");
+  EXPECT_EQ(callbacks[1].count, 500u);
+  auto tasks = stats.task_rows();
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(tasks[0].name, "billing-sync");
+  EXPECT_EQ(tasks[0].coroutine, "sync_accounts");
+  EXPECT_EQ(tasks[0].steps, 3u);
+  EXPECT_EQ(tasks[0].busy_ns, 750 * kMs);
+  EXPECT_EQ(tasks[0].worst_ns, 250 * kMs);
+  EXPECT_EQ(tasks[0].stalls, 1u);
+  EXPECT_EQ(tasks[1].name, "Task-*");
+  EXPECT_EQ(tasks[1].coroutine, "RequestHandler._handle_request");
+  EXPECT_EQ(tasks[1].steps, 500u);
+  EXPECT_EQ(tasks[1].busy_ns, 500 * kMs) << "each 5 ms sample capped at its 1 ms busy period";
+  EXPECT_TRUE(is_default_task_name("Task-12"));
+  EXPECT_FALSE(is_default_task_name("Task-"));
+  EXPECT_FALSE(is_default_task_name("Task-12a"));
+  EXPECT_FALSE(is_default_task_name("billing-sync"));
+}
+
+TEST(CallbackStats, TablesStayBoundedWhateverTheProgramNames) {
+  CallbackStats stats(5 * kMs, false);
+  const size_t distinct = CallbackStats::kMaxRows + 500;
+  for (size_t i = 0; i < distinct; ++i) {  // a task and a callback named per request
+    std::string n = std::to_string(i);
+    stats.on_sampled_step(9, i + 1, "handler_" + n + " (app.py)", task("req-" + n, "handle"));
+    stats.on_sampled_step(9, i + 1, "callback_" + n + " (app.py)");
+    stats.on_busy_end(9, i + 1, 10 * kMs);
+  }
+  auto callbacks = stats.rows();
+  auto tasks = stats.task_rows();
+  EXPECT_EQ(callbacks.size(), CallbackStats::kMaxRows + 1);
+  EXPECT_EQ(tasks.size(), CallbackStats::kMaxRows + 1);
+  uint64_t steps = 0;
+  for (const auto& t : tasks) steps += t.steps;
+  EXPECT_EQ(steps, distinct) << "folded, not lost";
+  EXPECT_TRUE(std::any_of(tasks.begin(), tasks.end(),
+                          [](const TaskRow& t) { return t.name == "[other tasks]"; }));
+  EXPECT_TRUE(std::any_of(callbacks.begin(), callbacks.end(),
+                          [](const CallbackRow& c) { return c.callback == "[other callbacks]"; }));
+}
+
 TEST(Log2Histogram, QuantilesAreBucketUpperBounds) {
   Log2Histogram h;
   h.counts.assign(32, 0);

@@ -36,6 +36,24 @@ TEST(TaskModel, ClassifiesWhatTheThreadBlockedIn) {
   EXPECT_EQ(lp_classify_off(1, 61 /* wait4 */, 0, 0), static_cast<__u32>(LP_OFF_OTHER));
 }
 
+TEST(TaskModel, AFutexWaiterIsWokenOnlyByATaskInAFutexWakeOfItsKind) {
+  constexpr __u64 kWakePrivate = 1 | LP_FUTEX_PRIVATE, kWaitPrivate = 0 | LP_FUTEX_PRIVATE;
+  // The GIL's releaser (pthread_cond_signal: FUTEX_WAKE_PRIVATE) in its process.
+  EXPECT_TRUE(lp_futex_woken_by(LP_SC_FUTEX, kWakePrivate, false));
+  EXPECT_TRUE(lp_futex_woken_by(LP_SC_FUTEX, 10 /* WAKE_BITSET */ | LP_FUTEX_PRIVATE, false));
+  // A task waiting in futex, or in any other call, was interrupted (the
+  // waiter's own timeout fired on its CPU).
+  EXPECT_FALSE(lp_futex_woken_by(LP_SC_FUTEX, kWaitPrivate, false));
+  EXPECT_FALSE(lp_futex_woken_by(LP_SC_READ, 0, false));
+  // Another process cannot wake a private futex: a timer interrupt that
+  // landed in its own futex wake (seen: the GIL "held by" another process).
+  EXPECT_FALSE(lp_futex_woken_by(LP_SC_FUTEX, kWakePrivate, true));
+  EXPECT_FALSE(lp_futex_woken_by(LP_SC_FUTEX_WAKE, LP_FUTEX_PRIVATE, true));
+  // A shared futex (multiprocessing's semaphores in shared memory) can.
+  EXPECT_TRUE(lp_futex_woken_by(LP_SC_FUTEX, 1 /* WAKE, shared */, true));
+  EXPECT_TRUE(lp_futex_woken_by(LP_SC_FUTEX_WAKE, 0, true));
+}
+
 TEST(TaskModel, SplitsTimeIntoRunningBlockedAndRunQueue) {
   lp_task_stats s{};
   lp_task_switch_in(&s, 1 * kMs);  // first sighting

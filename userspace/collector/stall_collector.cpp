@@ -238,7 +238,8 @@ const SummaryBuilder& StallCollector::summary() {
       : sample_hz_
           ? fmt::format("estimate: each CPU sample counts one period ({:.1f} ms at {} Hz), "
                         "capped at the measured length of the busy period it ran in; off-CPU "
-                        "intervals measured; by Task, else by the frame under Handle._run",
+                        "intervals measured; by Task the program named, else by the frame under "
+                        "Handle._run",
                         1000.0 / sample_hz_, sample_hz_)
           : "estimate: measured off-CPU intervals only (sampling is off, -F 0)");
   summary_.set_tasks(callbacks_.task_rows());

@@ -33,13 +33,38 @@ uint64_t quantile(const std::vector<uint64_t>& sorted, double p) {
   return sorted[rank == 0 ? 0 : rank - 1];
 }
 
-// The steps of a named Task merge under its name.
+constexpr const char* kDefaultTaskGroup = "Task-*";
+constexpr const char* kOtherTasks = "[other tasks]";
+constexpr const char* kOtherCallbacks = "[other callbacks]";
+
+// The steps of a Task the program named merge under its name; those of
+// default-named tasks stay under their coroutine.
 std::string step_label(const std::string& callback, const std::optional<TaskInfo>& task) {
-  if (task && !task->name.empty()) return fmt::format("Task \"{}\"", task->name);
+  if (task && !task->name.empty() && !is_default_task_name(task->name))
+    return fmt::format("Task \"{}\"", task->name);
   return callback;
 }
 
+void add_to(TaskRow& row, uint64_t ns) {
+  row.steps++;
+  row.busy_ns += ns;
+  row.worst_ns = std::max(row.worst_ns, ns);
+}
+
 }  // namespace
+
+bool is_default_task_name(const std::string& name) {
+  constexpr std::string_view prefix = "Task-";
+  if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return false;
+  return std::all_of(name.begin() + prefix.size(), name.end(),
+                     [](char c) { return c >= '0' && c <= '9'; });
+}
+
+CallbackStats::TaskKey CallbackStats::task_key(const TaskInfo& task) const {
+  TaskKey key{is_default_task_name(task.name) ? kDefaultTaskGroup : task.name, task.coroutine};
+  if (!tasks_.count(key) && tasks_.size() >= kMaxRows) return {kOtherTasks, ""};
+  return key;
+}
 
 std::string callback_of(const Frames& frames) {
   size_t after = frames.size();
@@ -69,7 +94,8 @@ uint64_t CallbackStats::next_random() {  // xorshift64
 
 // Reservoir sampling (Algorithm R): every step has the same chance to be kept.
 void CallbackStats::add_step(const std::string& callback, uint64_t ns) {
-  StepTimes& times = steps_[callback];
+  bool room = steps_.count(callback) || steps_.size() < kMaxRows;
+  StepTimes& times = steps_[room ? callback : kOtherCallbacks];
   times.count++;
   times.total_ns += ns;
   times.max_ns = std::max(times.max_ns, ns);
@@ -92,7 +118,12 @@ void CallbackStats::forget(pid_t tid) {
 void CallbackStats::record(const std::string& label, const std::optional<TaskInfo>& task,
                            uint64_t ns) {
   add_step(label, ns);
-  if (task) task_steps_[*task].push_back(ns);
+  if (!task) return;
+  TaskKey key = task_key(*task);
+  TaskRow& row = tasks_[key];
+  row.name = key.first;
+  row.coroutine = key.second;
+  add_to(row, ns);
 }
 
 void CallbackStats::close(OpenSteps& steps) {
@@ -166,7 +197,11 @@ std::optional<TaskInfo> CallbackStats::main_task(pid_t tid, uint64_t seq) const 
 }
 
 void CallbackStats::note_stall(const TaskInfo& task) {
-  task_stalls_[task]++;
+  TaskKey key = task_key(task);
+  TaskRow& row = tasks_[key];
+  row.name = key.first;
+  row.coroutine = key.second;
+  row.stalls++;
 }
 
 std::vector<CallbackRow> CallbackStats::rows() const {
@@ -197,26 +232,18 @@ std::vector<CallbackRow> CallbackStats::rows() const {
 }
 
 std::vector<TaskRow> CallbackStats::task_rows() const {
-  std::map<TaskInfo, std::vector<uint64_t>> all = task_steps_;
+  std::map<TaskKey, TaskRow> all = tasks_;
   for (const auto& [tid, steps] : open_)
     for (const auto& [label, c] : steps.steps)
-      if (c.task) all[*c.task].push_back(c.ns);
-  for (const auto& [task, n] : task_stalls_) all[task];
-  // One row per task name: the await chain may differ from step to step.
-  std::map<std::pair<std::string, std::string>, TaskRow> by_name;
-  for (const auto& [task, times] : all) {
-    TaskRow& row = by_name[{task.name, task.coroutine}];
-    row.name = task.name;
-    row.coroutine = task.coroutine;
-    row.steps += times.size();
-    for (uint64_t t : times) {
-      row.busy_ns += t;
-      row.worst_ns = std::max(row.worst_ns, t);
-    }
-    if (auto s = task_stalls_.find(task); s != task_stalls_.end()) row.stalls += s->second;
-  }
+      if (c.task) {
+        TaskKey key = task_key(*c.task);
+        TaskRow& row = all[key];
+        row.name = key.first;
+        row.coroutine = key.second;
+        add_to(row, c.ns);
+      }
   std::vector<TaskRow> rows;
-  for (auto& [key, row] : by_name) rows.push_back(std::move(row));
+  for (auto& [key, row] : all) rows.push_back(std::move(row));
   std::stable_sort(rows.begin(), rows.end(),
                    [](const TaskRow& a, const TaskRow& b) { return a.busy_ns > b.busy_ns; });
   return rows;

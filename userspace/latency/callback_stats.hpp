@@ -1,6 +1,9 @@
 // How long each asyncio callback step held its loop, grouped by the asyncio
 // Task it ran in (the steps of one Task merge under its name) or else by the
 // coroutine or callback it ran (the Python frame just under Handle._run).
+// Tasks with asyncio's own names ("Task-1", "Task-2", ...: one per request in
+// a server) group by coroutine instead, as "Task-*". Both tables are bounded:
+// past kMaxRows distinct rows, the rest fold into one "[other ...]" row.
 //
 // Default (estimate): each CPU sample stands for one sampling period of the
 // step it caught, each off-CPU interval for its measured length; what a busy
@@ -33,7 +36,7 @@ struct CallbackRow {
 };
 
 struct TaskRow {
-  std::string name;
+  std::string name;  // the Task's name; "Task-*" for asyncio's default names
   std::string coroutine;
   uint64_t steps = 0;
   uint64_t busy_ns = 0;   // time its steps held the loop
@@ -43,6 +46,9 @@ struct TaskRow {
 
 // The callback a loop thread's stack is running ("" if none is recognised).
 std::string callback_of(const Frames& frames);
+
+// True for the names asyncio gives tasks nobody named: "Task-" and a number.
+bool is_default_task_name(const std::string& name);
 
 class CallbackStats {
  public:
@@ -83,6 +89,8 @@ class CallbackStats {
   // Step times kept per callback for the quantiles: beyond this, a uniform
   // sample of them (count, total and max stay exact).
   static constexpr size_t kKeptSteps = 4096;
+  // Distinct callbacks, and distinct task groups, kept apart.
+  static constexpr size_t kMaxRows = 1000;
   size_t threads_tracked() const { return open_.size() + last_seen_.size(); }
 
  private:
@@ -122,8 +130,10 @@ class CallbackStats {
   std::unordered_map<pid_t, OpenSteps> open_;
   std::map<std::string, StepTimes> steps_;
   uint64_t random_state_ = 0x9e3779b97f4a7c15ull;  // deterministic: same input, same rows
-  std::map<TaskInfo, std::vector<uint64_t>> task_steps_;
-  std::map<TaskInfo, uint64_t> task_stalls_;
+  // Task rows by (name, coroutine); default-named tasks as ("Task-*", coroutine).
+  using TaskKey = std::pair<std::string, std::string>;
+  TaskKey task_key(const TaskInfo& task) const;
+  std::map<TaskKey, TaskRow> tasks_;
   uint64_t capped_ = 0;
 };
 

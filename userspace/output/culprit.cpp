@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <utility>
 
 #include "output/sink.hpp"
@@ -15,10 +17,17 @@ bool is_app_frame(const Frame& frame) {
   return frame.kind == FrameKind::python && frame.module.empty();
 }
 
-// "main (app.py:5) -> subprocess.run -> _PollLikeSelector.select": the
-// deepest application frame, the library call it made, and the deepest
+// A culprit in two parts: what names it ("main (app.py:5) -> subprocess.run")
+// and the deepest frame under that (" -> _PollLikeSelector.select"), so the
+// stacks of one stall that differ only in that deepest frame add up.
+struct CulpritParts {
+  std::string head;
+  std::string tail;
+};
+
+// The deepest application frame, the library call it made, and the deepest
 // Python frame under it.
-std::string python_culprit(const Frames& frames) {
+std::optional<CulpritParts> python_culprit(const Frames& frames) {
   size_t leaf = frames.size(), app = frames.size();
   for (size_t i = frames.size(); i-- > 0;) {
     if (frames[i].kind != FrameKind::python) continue;
@@ -28,28 +37,63 @@ std::string python_culprit(const Frames& frames) {
       break;
     }
   }
-  if (leaf == frames.size()) return {};
-  if (app == frames.size() || app == leaf) return frame_label(frames[leaf]);
+  if (leaf == frames.size()) return std::nullopt;
+  if (app == frames.size() || app == leaf) return CulpritParts{frame_label(frames[leaf]), ""};
   size_t call = app + 1;
   while (frames[call].kind != FrameKind::python) ++call;  // stops at leaf at the latest
-  std::string out =
-      fmt::format("{} -> {}.{}", frame_label(frames[app]), frames[call].module, frames[call].name);
-  if (call != leaf) out += " -> " + frames[leaf].name;
+  CulpritParts out{
+      fmt::format("{} -> {}.{}", frame_label(frames[app]), frames[call].module, frames[call].name),
+      ""};
+  if (call != leaf) out.tail = " -> " + frames[leaf].name;
   return out;
+}
+
+CulpritParts culprit_parts(const Frames& frames) {
+  if (auto python = python_culprit(frames)) return *python;
+  for (auto it = frames.rbegin(); it != frames.rend(); ++it)
+    if (it->kind == FrameKind::native && !it->name.empty()) return {frame_label(*it), ""};
+  return {frames.empty() ? std::string() : frame_label(frames.back()), ""};
+}
+
+bool is_marker_only(const Frames& frames) {
+  return std::all_of(frames.begin(), frames.end(),
+                     [](const Frame& f) { return f.kind == FrameKind::truncated; });
 }
 
 }  // namespace
 
 std::string frames_culprit(const Frames& frames) {
-  if (std::string python = python_culprit(frames); !python.empty()) return python;
-  for (auto it = frames.rbegin(); it != frames.rend(); ++it)
-    if (it->kind == FrameKind::native && !it->name.empty()) return frame_label(*it);
-  return frames.empty() ? std::string() : frame_label(frames.back());
+  CulpritParts parts = culprit_parts(frames);
+  return parts.head + parts.tail;
 }
 
 std::string stall_culprit(const Stall& stall) {
   if (stall.stacks.empty()) return {};
-  return frames_culprit(stall.stacks.front().frames);  // heaviest first
+  // The stacks that name the same culprit add up (CPU samples of a hot loop
+  // land on many lines); time no stack covers ("[off-cpu, no stack]") names
+  // nothing and counts only when no stack names anything. Within the winner,
+  // the deepest frame is the heaviest stack's.
+  struct Weight {
+    uint64_t total = 0;
+    uint64_t heaviest = 0;
+    std::string tail;
+  };
+  std::map<std::string, Weight> by_head;
+  for (const WeightedStack& stack : stall.stacks) {
+    if (is_marker_only(stack.frames)) continue;
+    CulpritParts parts = culprit_parts(stack.frames);
+    Weight& w = by_head[parts.head];
+    w.total += stack.weight_us;
+    if (stack.weight_us > w.heaviest || w.total == stack.weight_us) {
+      w.heaviest = stack.weight_us;
+      w.tail = parts.tail;
+    }
+  }
+  if (by_head.empty()) return frames_culprit(stall.stacks.front().frames);  // heaviest first
+  auto best = std::max_element(by_head.begin(), by_head.end(), [](const auto& a, const auto& b) {
+    return a.second.total < b.second.total;
+  });
+  return best->first + best->second.tail;
 }
 
 std::string breakdown_text(const Breakdown& b) {

@@ -89,10 +89,12 @@ Result<std::unique_ptr<OutputSink>> make_folded_writer(const std::string& path);
 // JSON Lines, one object per stall (and a summary object at the end).
 Result<std::unique_ptr<OutputSink>> make_jsonl_writer(const std::string& path);
 
-// The frame most worth naming for a stall, from its heaviest stack: the
-// deepest frame of the application's own Python code and the library call
-// beneath it ("main (app.py:5) -> subprocess.run -> _PollLikeSelector.select"),
-// else the deepest Python frame, else the deepest named user frame.
+// The frame most worth naming for a stall: of each stack, the deepest frame
+// of the application's own Python code and the library call beneath it
+// ("main (app.py:5) -> subprocess.run -> _PollLikeSelector.select"), else the
+// deepest Python frame, else the deepest named user frame; the one that most
+// of the stall's stack time names (markers such as "[off-cpu, no stack]"
+// only when no stack names anything).
 std::string stall_culprit(const Stall& stall);
 // The same for any stack (a waker's).
 std::string frames_culprit(const Frames& frames);

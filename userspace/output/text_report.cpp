@@ -1,6 +1,9 @@
 #include <fmt/format.h>
 #include <time.h>
 
+#include <algorithm>
+#include <string_view>
+
 #include "output/sink.hpp"
 
 namespace loopprof {
@@ -20,6 +23,15 @@ double ms(uint64_t ns) {
 // "  in Task "billing-sync" (sync_accounts, awaited by main)", or "".
 std::string task_suffix(const Stall& stall) {
   return stall.task ? "  in " + task_text(*stall.task) : std::string();
+}
+
+// A name column as wide as the widest of the first `rows` names (at least its
+// header, at most 64: a longer name pushes its own line's numbers along).
+template <typename Length>
+size_t column_width(std::string_view header, size_t rows, Length length) {
+  size_t width = header.size();
+  for (size_t i = 0; i < rows; ++i) width = std::max(width, length(i));
+  return std::min<size_t>(width, 64);
 }
 
 // A log2 bucket's upper bound: "<2.0".
@@ -103,24 +115,39 @@ class TextReport final : public OutputSink {
                    summary.loops_not_shown);
     }
     if (!summary.callbacks.empty()) {
-      fmt::print(out_, "callbacks ({}):\n  {:<44} {:>7} {:>10} {:>9} {:>9} {:>9}\n",
-                 summary.callback_method, "CALLBACK", "STEPS", "TOTAL ms", "P50 ms", "P99 ms",
+      size_t shown = std::min<size_t>(summary.callbacks.size(), kTableLines);
+      size_t w = column_width("CALLBACK", shown,
+                              [&](size_t i) { return summary.callbacks[i].callback.size(); });
+      fmt::print(out_, "callbacks ({}):\n  {:<{}} {:>7} {:>10} {:>9} {:>9} {:>9}\n",
+                 summary.callback_method, "CALLBACK", w, "STEPS", "TOTAL ms", "P50 ms", "P99 ms",
                  "MAX ms");
-      for (size_t i = 0; i < summary.callbacks.size() && i < 10; ++i) {
+      for (size_t i = 0; i < shown; ++i) {
         const CallbackRow& c = summary.callbacks[i];
-        fmt::print(out_, "  {:<44} {:>7} {:>10.1f} {:>9.1f} {:>9.1f} {:>9.1f}\n", c.callback,
+        fmt::print(out_, "  {:<{}} {:>7} {:>10.1f} {:>9.1f} {:>9.1f} {:>9.1f}\n", c.callback, w,
                    c.count, ms(c.total_ns), ms(c.p50_ns), ms(c.p99_ns), ms(c.max_ns));
       }
+      if (summary.callbacks.size() > shown)
+        fmt::print(out_, "  ... {} more callbacks not shown (less busy)\n",
+                   summary.callbacks.size() - shown);
     }
     if (!summary.tasks.empty()) {
-      fmt::print(out_, "tasks (same method):\n  {:<24} {:<24} {:>7} {:>10} {:>10} {:>6}\n", "TASK",
-                 "COROUTINE", "STEPS", "BUSY ms", "WORST ms", "STALLS");
-      for (size_t i = 0; i < summary.tasks.size() && i < 10; ++i) {
+      size_t shown = std::min<size_t>(summary.tasks.size(), kTableLines);
+      size_t nw = column_width("TASK", shown, [&](size_t i) {
+        return summary.tasks[i].name.empty() ? 1 : summary.tasks[i].name.size();
+      });
+      size_t cw = column_width("COROUTINE", shown,
+                               [&](size_t i) { return summary.tasks[i].coroutine.size(); });
+      fmt::print(out_, "tasks (same method):\n  {:<{}} {:<{}} {:>7} {:>10} {:>10} {:>6}\n", "TASK",
+                 nw, "COROUTINE", cw, "STEPS", "BUSY ms", "WORST ms", "STALLS");
+      for (size_t i = 0; i < shown; ++i) {
         const TaskRow& t = summary.tasks[i];
-        fmt::print(out_, "  {:<24} {:<24} {:>7} {:>10.1f} {:>10.1f} {:>6}\n",
-                   t.name.empty() ? "?" : t.name, t.coroutine, t.steps, ms(t.busy_ns),
+        fmt::print(out_, "  {:<{}} {:<{}} {:>7} {:>10.1f} {:>10.1f} {:>6}\n",
+                   t.name.empty() ? "?" : t.name, nw, t.coroutine, cw, t.steps, ms(t.busy_ns),
                    ms(t.worst_ns), t.stalls);
       }
+      if (summary.tasks.size() > shown)
+        fmt::print(out_, "  ... {} more tasks not shown (less busy)\n",
+                   summary.tasks.size() - shown);
     }
     if (!summary.threads.empty()) {
       fmt::print(out_, "threads (ms):\n  {:<8} {:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
@@ -159,6 +186,7 @@ class TextReport final : public OutputSink {
 
  private:
   static constexpr size_t kThreadLines = 10;
+  static constexpr size_t kTableLines = 10;  // callbacks, tasks
 
   // "... N more threads not shown": the rows past `shown`, added up.
   void print_threads_not_shown(const Summary& summary, size_t shown) {

@@ -26,12 +26,12 @@ using D = ObjectLayout::InstanceDict;
 
 // Offsets read with gdb (`ptype /o`) from each pyenv libpython 3.8 .. 3.13.
 const VersionRow kRows[] = {
-    {8, {K::v38, false, D::dict_offset, 0, 32, 288, 872, 56}},
-    {9, {K::v38, false, D::dict_offset, 0, 32, 288, 864, 856}},
-    {10, {K::v38, false, D::dict_offset, 0, 32, 288, 872, 856}},
-    {11, {K::v311, false, D::managed311, 0, 32, 288, 872, 888}},
-    {12, {K::v311, true, D::dict_or_values, 0, 32, 288, 880, 944}},
-    {13, {K::v311, true, D::inline_values, 8, 32, 288, 880, 7656}},
+    {8, {K::v38, false, D::dict_offset, 0, 32, 288, 872, 56, 264, 16}},
+    {9, {K::v38, false, D::dict_offset, 0, 32, 288, 864, 856, 264, 16}},
+    {10, {K::v38, false, D::dict_offset, 0, 32, 288, 872, 856, 264, 48}},
+    {11, {K::v311, false, D::managed311, 0, 32, 288, 872, 888, 264, 48}},
+    {12, {K::v311, true, D::dict_or_values, 0, 32, 288, 880, 944, 264, 48}},
+    {13, {K::v311, true, D::inline_values, 8, 32, 288, 880, 7656, 264, 48}},
 };
 }  // namespace
 

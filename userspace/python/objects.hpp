@@ -32,6 +32,8 @@ struct ObjectLayout {
   uint32_t type_dictoffset = 288;   // PyTypeObject.tp_dictoffset
   uint32_t type_cached_keys = 872;  // PyHeapTypeObject.ht_cached_keys
   uint32_t interp_modules = 0;      // PyInterpreterState.modules (imports.modules)
+  uint32_t type_dict = 264;         // PyTypeObject.tp_dict (a class's own dict)
+  uint32_t function_code = 48;      // PyFunctionObject.func_code (3.8, 3.9: 16)
 };
 
 // The table for 3.8 .. 3.13; nullopt for other versions.

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <set>
 
+#include "python/asyncio_handle.hpp"
 #include "python/thread_states.hpp"
 #include "python/threading_names.hpp"
 
@@ -16,6 +17,8 @@ namespace loopprof::python {
 
 namespace {
 constexpr auto kMinRefreshInterval = std::chrono::milliseconds(100);
+// A program that has not imported asyncio yet is looked at again this often.
+constexpr auto kHandleRunRetry = std::chrono::seconds(2);
 
 Result<int> map_fd(bpf_object* obj, const char* name) {
   bpf_map* map = obj ? bpf_object__find_map_by_name(obj, name) : nullptr;
@@ -57,6 +60,18 @@ void PythonSupport::learn_handle_run(uint64_t code, const CodeInfo& info) {
     return;
   layout_.walker.handle_run_code = code;
   (void)write_config();
+}
+
+void PythonSupport::find_handle_run() {
+  if (knows_handle_run() || layout_.walker.frame_self == kNoOffset || layout_.version.minor >= 14)
+    return;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_handle_run_try_ < kHandleRunRetry) return;
+  last_handle_run_try_ = now;
+  auto code = find_handle_run_code(memory_, layout_, image_.runtime);
+  if (!code) return;
+  // Named and placed by its code object, as if a capture had shown it.
+  if (const CodeInfo* info = code_.get(*code)) learn_handle_run(*code, *info);
 }
 
 void PythonSupport::find_asyncio_table() {
@@ -153,6 +168,7 @@ Status PythonSupport::refresh_threads() {
   // Drop threads that are gone (their PyThreadState may be reused memory).
   for (const lp_py_thread_key& k : thread_keys())
     if (!live.count(k.thread_id)) bpf_map_delete_elem(threads_fd_, &k);
+  find_handle_run();
   return ok_status();
 }
 

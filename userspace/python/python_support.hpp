@@ -106,6 +106,9 @@ class PythonSupport {
                 int threads_fd, LibraryPaths libraries);
   // Tells the BPF walker (once) where asyncio's Handle._run code lives.
   void learn_handle_run(uint64_t code, const CodeInfo& info);
+  // Before 3.14: looks Handle._run up in the target's memory (asyncio
+  // imported), so the first capture already carries its Task.
+  void find_handle_run();
   // 3.14+: reads the _AsyncioDebug table once the _asyncio module is mapped.
   void find_asyncio_table();
   Status write_config();
@@ -123,6 +126,7 @@ class PythonSupport {
   LibraryPaths libraries_;
   AsyncioTasks tasks_;
   std::chrono::steady_clock::time_point last_asyncio_try_{};
+  std::chrono::steady_clock::time_point last_handle_run_try_{};
   PythonStats stats_;
   std::chrono::steady_clock::time_point last_refresh_{};
 };

@@ -1,4 +1,4 @@
-// The target's PyThreadStates, from _PyRuntime's interpreter and thread lists.
+// The target's interpreters and PyThreadStates, from _PyRuntime's lists.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,11 @@ struct ThreadStateRef {
   uint64_t tstate = 0;     // PyThreadState*
   bool operator==(const ThreadStateRef&) const = default;
 };
+
+// Every PyInterpreterState of the runtime, in list order (bounded and
+// cycle-safe; empty if the list head cannot be read).
+std::vector<uint64_t> list_interpreters(const MemoryReader& memory, const InterpreterLayout& layout,
+                                        uint64_t runtime);
 
 // Every thread state of every interpreter. Bounded and cycle-safe: a list
 // that changes under our feet gives a partial answer, not a hang.

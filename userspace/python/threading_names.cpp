@@ -1,11 +1,11 @@
 #include "python/threading_names.hpp"
 
 #include "python/objects.hpp"
+#include "python/thread_states.hpp"
 
 namespace loopprof::python {
 
 namespace {
-constexpr size_t kMaxInterpreters = 64;
 constexpr size_t kMaxThreads = 1 << 14;
 constexpr size_t kMaxNameChars = 256;
 
@@ -40,13 +40,8 @@ std::unordered_map<pid_t, std::string> threading_names(const MemoryReader& memor
   auto objects_layout = object_layout_for(layout.version);
   if (!objects_layout) return out;
   PyObjects objects(memory, layout, *objects_layout);
-  auto interp = memory.value<uint64_t>(runtime + layout.runtime_interpreters_head);
-  for (size_t i = 0; interp && *interp != 0 && i < kMaxInterpreters; i++) {
-    names_of_interpreter(objects, memory, *interp, out);
-    auto next = memory.value<uint64_t>(*interp + layout.interp_next);
-    if (!next || *next == *interp) break;
-    interp = next;
-  }
+  for (uint64_t interp : list_interpreters(memory, layout, runtime))
+    names_of_interpreter(objects, memory, interp, out);
   return out;
 }
 
