@@ -1,6 +1,7 @@
 // Pure logic of the hung-process tools: deadlock cycles, socket table lines,
 // syscall names from kernel frames, loop recognition from frames.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "collector/wait_notes.hpp"
 #include "target/fd_names.hpp"
@@ -75,6 +76,30 @@ TEST(WaitNotes, SyscallFromKernelFrames) {
   // Not a syscall of the table: no name rather than a wrong one.
   EXPECT_EQ(syscall_of_kernel_frames({kernel("do_syscall_64"), kernel("do_frobnicate")}), "");
   EXPECT_EQ(syscall_of_kernel_frames({kernel("do_syscall_64"), kernel("vfs_read")}), "");
+}
+
+TEST(WaitNotes, AnEndedStallNamesItsLongestWaitNotTheLastOne) {
+  WaitNotes notes(getpid());
+  lp_capture_record record{};
+  record.tid = 77;
+  record.seq = 3;
+  record.off_reason = LP_OFF_IO;
+  notes.on_switch_out(record, {native("recv"), kernel("do_syscall_64"), kernel("__sys_recvfrom")});
+  notes.on_resume(77, 3, 250000000);
+  // A 0.3 ms page fault after the recv, whose resume is not seen.
+  notes.on_switch_out(record, {native("f"), kernel("asm_exc_page_fault")});
+  Stall stall;
+  stall.tid = 77;
+  stall.seq = 3;
+  stall.duration_ns = 251000000;
+  stall.breakdown.io_ns = 250300000;
+  stall.ongoing = true;
+  notes.apply(stall);
+  EXPECT_EQ(stall.waited_on, "disk or page-fault wait") << "under way: what it waits on now";
+  stall.ongoing = false;
+  stall.waited_on.clear();
+  notes.apply(stall);
+  EXPECT_EQ(stall.waited_on, "recvfrom");
 }
 
 TEST(LoopRecognition, FromFrames) {

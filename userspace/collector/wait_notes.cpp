@@ -82,13 +82,18 @@ void WaitNotes::apply(Stall& stall) {
   auto it = periods_.find(stall.tid);
   if (it == periods_.end() || it->second.seq != stall.seq) return;
   const Period& p = it->second;
-  const std::string* longest = p.open.empty() ? nullptr : &p.open;  // under way: the longest
+  // Under way: what it waits on now. Ended: the wait that lasted longest (a
+  // wait whose resume was not seen, such as a short page fault at the end,
+  // only when no other was measured).
+  const std::string* longest = stall.ongoing && !p.open.empty() ? &p.open : nullptr;
   uint64_t most = 0;
-  for (const auto& [what, ns] : p.ns)
-    if (!longest && ns > most) {
-      most = ns;
-      longest = &what;
-    }
+  if (!longest)
+    for (const auto& [what, ns] : p.ns)
+      if (ns > most) {
+        most = ns;
+        longest = &what;
+      }
+  if (!longest && !p.open.empty()) longest = &p.open;
   // Named only when I/O is what the stall mostly waited for.
   if (longest && std::string_view(main_cause(stall.breakdown)) == "io") stall.waited_on = *longest;
   if (!stall.ongoing) periods_.erase(it);
