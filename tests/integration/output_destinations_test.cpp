@@ -11,6 +11,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 
 #include "harness.hpp"
 
@@ -220,6 +222,57 @@ stat -c 'type %n %F' /dev/null /dev/full /dev/stdout
   EXPECT_NE(out.find("type /dev/null character special file"), std::string::npos) << out;
   EXPECT_NE(out.find("type /dev/full character special file"), std::string::npos) << out;
   EXPECT_NE(out.find("type /dev/stdout symbolic link"), std::string::npos) << out;
+}
+
+// loopprof's own stdout or stderr, named as a path (/dev/stdout,
+// /proc/self/fd/2) while the shell sends it to a regular file: written in
+// place through the descriptor. Renamed over, the file would lose the text
+// report (written to the shell's descriptor, then on a deleted inode) and
+// whatever the shell had put there.
+TEST_F(OutputDestinations, OwnStdoutOrStderrInAFileIsWrittenInPlace) {
+  const std::string script = R"(
+cd "$3"
+echo kept-line > out
+echo kept-line > err
+ls -i out err > inodes-before
+"$1" -p "$2" -d 1 --events /dev/stdout >> out 2> report
+echo "stdout-rc=$?" > rcs
+"$1" -p "$2" -d 1 -o /proc/self/fd/2 > report2 2>> err
+echo "stderr-rc=$?" >> rcs
+ls -i out err > inodes-after
+)";
+  Process sh =
+      Process::spawn({"sh", "-c", script, "sh", loopprof_binary(), spid(), dir_.path().string()});
+  ASSERT_EQ(sh.wait_exit(milliseconds(30000)), 0) << sh.describe();
+  auto text = [&](const std::string& name) {
+    std::ifstream in(dir_.file(name));
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_EQ(text("rcs"), "stdout-rc=0\nstderr-rc=0\n");
+  EXPECT_EQ(text("inodes-before"), text("inodes-after")) << "an output replaced the shell's file";
+  // --events /dev/stdout >> out: the old line, then the events; the report on stderr.
+  std::string out = text("out");
+  EXPECT_EQ(out.rfind("kept-line\n", 0), 0u) << out.substr(0, 200);
+  EXPECT_NE(out.find("\"event\":\"summary\""), std::string::npos) << out.substr(0, 400);
+  EXPECT_NE(text("report").find("stalls"), std::string::npos)
+      << "the text report should move to stderr\n"
+      << text("report");
+  // -o /proc/self/fd/2 2>> err: the old line, loopprof's messages and the folded stacks.
+  std::string err = text("err");
+  EXPECT_EQ(err.rfind("kept-line\n", 0), 0u) << err.substr(0, 200);
+  EXPECT_NE(err.find("attached to PID"), std::string::npos) << err.substr(0, 400);
+  size_t folded = 0;  // "frame;frame;... WEIGHT" lines
+  std::istringstream lines(err);
+  for (std::string line; std::getline(lines, line);) {
+    auto space = line.rfind(' ');
+    if (line.rfind("loopprof:", 0) != 0 && space != std::string::npos && space + 1 < line.size() &&
+        line.find_first_not_of("0123456789", space + 1) == std::string::npos)
+      ++folded;
+  }
+  EXPECT_GT(folded, 0u) << "no folded stacks on stderr\n" << err;
+  EXPECT_NE(text("report2").find("stalls"), std::string::npos) << text("report2");
+  EXPECT_EQ(entries(dir_.path()), (std::vector<std::string>{"err", "inodes-after", "inodes-before",
+                                                            "out", "rcs", "report", "report2"}));
 }
 
 // True once process `pid` holds a descriptor of a file in `dir` (an output it

@@ -49,5 +49,26 @@ TEST(SnapshotBytes, NothingBelowSpWithoutTheRedZone) {
   EXPECT_EQ(word, 0x8786858483828180u);
 }
 
+// sp is the target's register: near the top of the address space, sp + 16 KiB
+// wraps past 2^64. A partial copy there must read only its own bytes (the
+// dwarf_unwind fuzzer's finding: the reader took the wrapped end of the stack
+// copy for the start of the deeper bytes and read from a null span).
+TEST(SnapshotBytes, SpNearTheTopOfTheAddressSpaceReadsOnlyWhatWasCopied) {
+  auto snap = snapshot(true);
+  snap->regs.sp = ~uint64_t{0} - 100;  // 64 stack bytes fit below 2^64, 16 KiB do not
+  const uint64_t sp = snap->regs.sp;
+  uint64_t word = 0;
+  ASSERT_TRUE(read_snapshot(*snap, sp + 8, &word, 8));
+  EXPECT_EQ(word, 0x8f8e8d8c8b8a8988u);  // stack[8..15]
+  ASSERT_TRUE(read_snapshot(*snap, sp - 8, &word, 8));
+  EXPECT_EQ(word, 0x7f7e7d7c7b7a7978u);
+  EXPECT_FALSE(read_snapshot(*snap, sp + 60, &word, 8));  // past the 64 copied bytes
+  EXPECT_FALSE(read_snapshot(*snap, sp + 64, &word, 1));
+  EXPECT_FALSE(read_snapshot(*snap, 0, &word, 8));
+  snap->regs.sp = 16;  // sp - 128 would wrap below 0
+  EXPECT_FALSE(read_snapshot(*snap, ~uint64_t{0} - 7, &word, 8));
+  EXPECT_FALSE(read_snapshot(*snap, 8, &word, 8));
+}
+
 }  // namespace
 }  // namespace loopprof

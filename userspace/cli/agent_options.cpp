@@ -2,6 +2,9 @@
 
 #include <cstdio>
 
+#include "cli/bounded_number.hpp"
+#include "cli/profile_options.hpp"
+
 namespace loopprof {
 
 CLI::App* add_agent_command(CLI::App& app, AgentOptions& o) {
@@ -12,36 +15,37 @@ CLI::App* add_agent_command(CLI::App& app, AgentOptions& o) {
   command
       ->add_option("--listen", o.listen, "HTTP listener for /metrics and /debug/pprof (HOST:PORT)")
       ->capture_default_str();
-  command->add_option("-p,--pid", o.pids, "Watch only this process (repeatable)");
+  command->add_option("-p,--pid", o.pids, "Watch only this process (repeatable)")
+      ->check(pid_number());
   command->add_option("--match", o.match,
                       "Watch only processes whose command line matches this regular expression");
   command->add_option("--cgroup", o.cgroup,
                       "Watch only processes in this cgroup or below (a systemd unit's or a "
                       "container's cgroup directory)");
   command->add_option("-t,--threshold", o.threshold_ms, "Stall threshold in milliseconds")
-      ->check(CLI::PositiveNumber)
+      ->check(bounded_number(kMinThresholdMs, kMaxThresholdMs, "ms"))
       ->capture_default_str();
   command->add_option("-F,--frequency", o.sample_hz, "CPU sampling frequency in Hz (0: off)")
-      ->check(CLI::Range(0, 10000))
+      ->check(bounded_number(1, kMaxFrequencyHz, "Hz", "no sampling"))
       ->capture_default_str();
   command->add_option("--events", o.events,
                       "Also append the JSON stall lines to this file (reopened on SIGHUP)");
   command->add_flag("!--no-log", o.log_stdout, "Do not write the JSON stall lines on stdout");
   command->add_option("--max-processes", o.max_processes, "Processes watched at once at most")
-      ->check(CLI::Range(1, 65536))
+      ->check(bounded_number(1, 65536, "processes"))
       ->capture_default_str();
   command->add_option("--grace", o.grace_s, "Seconds an exited process's series stay in /metrics")
-      ->check(CLI::NonNegativeNumber)
+      ->check(bounded_number(kMinDurationS, kMaxDurationS, "s", "removed at once"))
       ->capture_default_str();
   command->add_option("-d,--duration", o.duration_s, "Stop after this many seconds")
-      ->check(CLI::NonNegativeNumber);
+      ->check(bounded_number(kMinDurationS, kMaxDurationS, "s", "until stopped"));
   command->add_option("--ringbuf-size", o.ringbuf_mb, "Ring buffer size in MiB (power of two)")
-      ->check(CLI::Range(1, 1024))
+      ->check(bounded_number(1, kMaxRingbufMb, "MiB"))
       ->capture_default_str();
   command
       ->add_option("--profile-window", o.profile_window_s,
                    "Seconds of stall stacks kept for /debug/pprof/stalls")
-      ->check(CLI::Range(1, 86400))
+      ->check(bounded_number(1, 86400, "s"))
       ->capture_default_str();
   command->add_option("--pyroscope", o.pyroscope,
                       "Push the stall profile to this Pyroscope server every interval "
@@ -49,7 +53,7 @@ CLI::App* add_agent_command(CLI::App& app, AgentOptions& o) {
   command
       ->add_option("--pyroscope-interval", o.pyroscope_interval_s,
                    "Seconds between two pushes to Pyroscope")
-      ->check(CLI::Range(1, 3600))
+      ->check(bounded_number(1, 3600, "s"))
       ->capture_default_str();
   command
       ->add_option("--pyroscope-app-name", o.pyroscope_app_name,

@@ -92,6 +92,18 @@ Result<OutputTarget> classify_existing(const std::string& option, const std::str
     return target;
   }
   if (!S_ISREG(st.st_mode)) return refuse(option, path, "not a regular file");
+  // Our own stdout or stderr redirected to this file: renaming a new file over
+  // it would leave the shell's descriptor (and the report) on a deleted inode.
+  for (int std_fd : {STDOUT_FILENO, STDERR_FILENO}) {
+    struct stat out {};
+    if (::fstat(std_fd, &out) == 0 && out.st_dev == st.st_dev && out.st_ino == st.st_ino) {
+      target.kind = OutputKind::in_place;
+      target.write_path = path;
+      target.std_fd = std_fd;
+      target.to_stdout = std_fd == STDOUT_FILENO;
+      return target;
+    }
+  }
   target.kind = OutputKind::replace_file;
   target.write_path = real_path(path);
   if (auto dir = check_directory(option, path, parent_of(target.write_path)); !dir)
@@ -121,6 +133,7 @@ Result<OutputTarget> resolve_output(const std::string& option, const std::string
     target.write_path = path;
     target.kind = OutputKind::in_place;
     target.to_stdout = true;
+    target.std_fd = STDOUT_FILENO;
     target.exists = true;
     target.device = st.st_dev;
     target.inode = st.st_ino;
@@ -186,9 +199,11 @@ Result<OutputFile> OutputFile::create(const std::string& path) {
 
 Result<OutputFile> OutputFile::open(const OutputTarget& target) {
   if (target.kind == OutputKind::in_place) {
-    if (target.path == "-") {
-      UniqueFd fd(::fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3));
-      if (!fd.valid()) return Error::failed("write to stdout", errno_text(errno));
+    if (target.std_fd >= 0) {
+      UniqueFd fd(::fcntl(target.std_fd, F_DUPFD_CLOEXEC, 3));
+      if (!fd.valid())
+        return Error::failed(target.std_fd == STDOUT_FILENO ? "write to stdout" : "write to stderr",
+                             errno_text(errno));
       return OutputFile(target, std::move(fd), {});
     }
     // Never created or truncated; a FIFO without a reader fails at once.

@@ -7,6 +7,10 @@
 //     leaves nothing behind;
 //   - "-" (stdout), a character device or a FIFO: written in place, never
 //     replaced (a FIFO must already have a reader);
+//   - loopprof's own stdout or stderr under another name (/dev/stdout,
+//     /proc/self/fd/2) when that is a regular file (`> file`): written in
+//     place through the descriptor, so the shell's file keeps its inode and
+//     whatever else is written to it;
 //   - a symlink: followed only to a regular file, a character device or a
 //     FIFO, and only where the kernel's protected_symlinks rule would follow
 //     it (not a link planted by another user in a sticky world-writable
@@ -39,7 +43,8 @@ struct OutputTarget {
   bool exists = false;
   dev_t device = 0;  // identity of what exists at the path (exists only)
   ino_t inode = 0;
-  bool to_stdout = false;  // "-", or a device or FIFO that is loopprof's stdout
+  bool to_stdout = false;  // "-", or a file, device or FIFO that is loopprof's stdout
+  int std_fd = -1;         // in_place through loopprof's stdout (1) or stderr (2)
   bool is_stdout() const { return to_stdout; }
 };
 

@@ -41,29 +41,33 @@ inline uint64_t snapshot_high(const SnapshotBytes& bytes) {
          bytes.more.size();
 }
 
-// Copies [address, address + size) when all of it was copied.
+// Copies [address, address + size) when all of it was copied. Works in
+// offsets from the lowest copied byte: sp is the target's register, and
+// sp + LP_SNAP_STACK_BYTES (or sp - 128) can wrap past 2^64 (found by the
+// dwarf_unwind fuzzer: corpus input regression-sp-near-top-of-address-space).
 inline bool read_snapshot(const SnapshotBytes& bytes, uint64_t address, void* out, size_t size) {
-  const uint64_t low = snapshot_low(bytes), high = snapshot_high(bytes);
-  if (address < low || address > high || size > high - address) return false;
   const lp_user_snapshot& snap = bytes.snap;
+  const uint64_t sp = snap.regs.sp;
+  const uint64_t red = (snap.flags & LP_SNAP_RED_ZONE) ? LP_SNAP_RED_ZONE_BYTES : 0;
+  const uint64_t stack = std::min<uint64_t>(snap.stack_bytes, LP_SNAP_STACK_BYTES);
+  const uint64_t more = bytes.more.size();  // non-empty only after a whole stack copy
+  if (sp < red || address < sp - red) return false;
+  uint64_t offset = address - (sp - red);  // [0, red) red zone, then stack, then more
+  const uint64_t total = red + stack + more;
+  if (offset > total || size > total - offset) return false;
   auto* dst = static_cast<uint8_t*>(out);
-  const uint64_t sp = snap.regs.sp, more_start = sp + LP_SNAP_STACK_BYTES;
-  if (address < sp) {
-    const size_t below = std::min<uint64_t>(size, sp - address);
-    std::memcpy(dst, snap.red_zone + (address - (sp - LP_SNAP_RED_ZONE_BYTES)), below);
-    dst += below;
-    size -= below;
-    address += below;
-  }
-  if (size && address < more_start) {
-    const size_t in_stack = std::min<uint64_t>(size, more_start - address);
-    std::memcpy(dst, snap.stack + (address - sp), in_stack);
-    dst += in_stack;
-    size -= in_stack;
-    address += in_stack;
-  }
-  if (size) std::memcpy(dst, bytes.more.data() + (address - more_start), size);
-  return true;
+  auto take = [&](const uint8_t* from, uint64_t begin, uint64_t length) {
+    if (!size || offset >= begin + length) return;
+    const size_t n = std::min<uint64_t>(size, begin + length - offset);
+    std::memcpy(dst, from + (offset - begin), n);
+    dst += n;
+    size -= n;
+    offset += n;
+  };
+  take(snap.red_zone + (LP_SNAP_RED_ZONE_BYTES - red), 0, red);
+  take(snap.stack, red, stack);
+  if (more) take(bytes.more.data(), red + stack, more);
+  return size == 0;
 }
 
 }  // namespace loopprof
