@@ -52,6 +52,28 @@ TEST_F(PerfMapTrust, TargetUsersSymlinkToARootOnlyFileIsNotRead) {
   EXPECT_FALSE(map.lookup(0x1004));
 }
 
+// Inside a container the target's user may own /tmp itself: a /tmp that is a
+// symlink (here to a directory holding a perf map loopprof must not read)
+// is not followed either, nor is a link anywhere below the target's root.
+TEST_F(PerfMapTrust, NoSymlinkIsFollowedBelowTheTargetsRoot) {
+  fs::create_directories(dir_ / "root/elsewhere");
+  fs::create_directories(dir_ / "root/home");
+  std::ofstream(dir_ / "root/elsewhere/perf-7.map") << "1000 10 planted_symbol\n";
+  std::ofstream(dir_ / "root/home/perf-7.map") << "1000 10 real_symbol\n";
+  fs::create_symlink("elsewhere", dir_ / "root/tmp");
+  PerfMap through_link("tmp/perf-7.map", geteuid(), file("root"));
+  through_link.update();
+  EXPECT_EQ(through_link.size(), 0u) << "/tmp is a symlink: not followed";
+  EXPECT_EQ(through_link.path(), file("root") + "/tmp/perf-7.map");
+  PerfMap escaping("../secret", geteuid(), file("root"));
+  escaping.update();
+  EXPECT_EQ(escaping.size(), 0u) << "nothing outside the target's root";
+  PerfMap direct("home/perf-7.map", geteuid(), file("root"));
+  direct.update();
+  ASSERT_EQ(direct.size(), 1u);
+  EXPECT_EQ(direct.lookup(0x1005), "real_symbol");
+}
+
 TEST_F(PerfMapTrust, FifoIsSkippedWithoutBlocking) {
   ASSERT_EQ(mkfifo(file("perf.map").c_str(), 0600), 0);
   PerfMap map(file("perf.map"));

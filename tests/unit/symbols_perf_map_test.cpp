@@ -55,8 +55,8 @@ TEST(PerfMap, UpdateReadsOnlyCompleteAppendedLines) {
 
 TEST(PerfMap, PathUsesTheNamespacePid) {
   // In our own namespace the NSpid is our pid.
-  EXPECT_EQ(perf_map_path(getpid()), "/proc/" + std::to_string(getpid()) + "/root/tmp/perf-" +
-                                         std::to_string(getpid()) + ".map");
+  EXPECT_EQ(perf_map_of(getpid()).path(), "/proc/" + std::to_string(getpid()) + "/root/tmp/perf-" +
+                                              std::to_string(getpid()) + ".map");
 }
 
 // JIT code: an anonymous executable mapping in this process, described by
@@ -110,7 +110,8 @@ TEST(ProcessSymbolizer, PerfMapOfAProcessInAnotherPidAndMountNamespace) {
   ASSERT_TRUE(children >> target);
   const uint64_t ns_pid = child.address("pid");
   ASSERT_NE(static_cast<pid_t>(ns_pid), target);
-  EXPECT_EQ(perf_map_path(target), fmt::format("/proc/{}/root/tmp/perf-{}.map", target, ns_pid));
+  EXPECT_EQ(perf_map_of(target).path(),
+            fmt::format("/proc/{}/root/tmp/perf-{}.map", target, ns_pid));
 
   const uint64_t code = child.command("jit");
   const std::string path = fmt::format("/proc/{}/root/tmp/perf-{}.map", target, ns_pid);

@@ -2,10 +2,13 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -65,8 +68,23 @@ void PerfMap::sort_entries() {
   entries_ = std::move(unique);
 }
 
+int PerfMap::open_file() const {
+  constexpr int kFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+  if (root_.empty()) return ::open(path_.c_str(), kFlags | O_NOFOLLOW);
+  UniqueFd root(::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) return -1;
+  open_how how{.flags = kFlags,
+               .mode = 0,
+               .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+  int fd =
+      static_cast<int>(::syscall(SYS_openat2, root.get(), beneath_.c_str(), &how, sizeof(how)));
+  if (fd >= 0 || errno != ENOSYS) return fd;
+  // Before Linux 5.6: only the last component is guarded.
+  return ::open(path_.c_str(), kFlags | O_NOFOLLOW);
+}
+
 void PerfMap::update() {
-  UniqueFd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
+  UniqueFd fd(open_file());
   if (!fd.valid()) return;
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return;
@@ -116,7 +134,7 @@ uid_t perf_map_owner(pid_t pid) {
   return st.st_uid;
 }
 
-std::string perf_map_path(pid_t pid) {
+PerfMap perf_map_of(pid_t pid) {
   pid_t ns_pid = pid;
   std::ifstream status(fmt::format("/proc/{}/status", pid));
   std::string line;
@@ -127,7 +145,8 @@ std::string perf_map_path(pid_t pid) {
     while (fields >> value) ns_pid = value;  // the innermost namespace is last
     break;
   }
-  return fmt::format("{}/root/tmp/perf-{}.map", proc_dir(pid), ns_pid);
+  return PerfMap(fmt::format("tmp/perf-{}.map", ns_pid), perf_map_owner(pid),
+                 fmt::format("{}/root", proc_dir(pid)));
 }
 
 }  // namespace loopprof

@@ -16,15 +16,20 @@ namespace loopprof {
 class PerfMap {
  public:
   // `owner`: the only user besides root whose file is read (the target's).
-  explicit PerfMap(std::string path, uid_t owner = ::geteuid())
-      : path_(std::move(path)), owner_(owner) {}
+  // The file is `root`/`beneath` ("/proc/PID/root", "tmp/perf-N.map"); with
+  // no root, `beneath` is a path whose last component is guarded.
+  explicit PerfMap(std::string beneath, uid_t owner = ::geteuid(), std::string root = {})
+      : root_(std::move(root)),
+        beneath_(std::move(beneath)),
+        path_(root_.empty() ? beneath_ : root_ + "/" + beneath_),
+        owner_(owner) {}
 
   // Reads what was appended since the last call (everything if the file was
   // replaced or truncated). A missing file is an empty map. The file is read
-  // only if it is a regular file owned by `owner` or root, opened without
-  // following a symlink (the target's user controls /tmp/perf-PID.map; a link
-  // to a root-only file must not be read as root). At most kMaxReadBytes are
-  // read per call.
+  // only if it is a regular file owned by `owner` or root, reached without
+  // following a symlink anywhere below `root` (the target's user controls
+  // /tmp/perf-PID.map, and in a container /tmp itself; a link to a root-only
+  // file must not be read as root). At most kMaxReadBytes are read per call.
   void update();
   // Parses lines of text into the map (used by update(); public for tests).
   void add_lines(std::string_view text);
@@ -44,6 +49,11 @@ class PerfMap {
   };
   void sort_entries();
 
+  // The file opened read-only, or an invalid descriptor.
+  int open_file() const;
+
+  std::string root_;
+  std::string beneath_;
   std::string path_;
   std::vector<Entry> entries_;  // sorted by start, unique starts
   std::string partial_line_;    // an unterminated last line, completed later
@@ -55,8 +65,9 @@ class PerfMap {
 // The user whose perf map of `pid` is trusted: the owner of /proc/PID.
 uid_t perf_map_owner(pid_t pid);
 
-// /proc/PID/root/tmp/perf-NSPID.map, NSPID being the PID inside the target's
-// PID namespace (the last NSpid of /proc/PID/status).
-std::string perf_map_path(pid_t pid);
+// The perf map of `pid`: /proc/PID/root/tmp/perf-NSPID.map, NSPID being the
+// PID inside the target's PID namespace (the last NSpid of
+// /proc/PID/status), read beneath the target's root as its owner's file.
+PerfMap perf_map_of(pid_t pid);
 
 }  // namespace loopprof

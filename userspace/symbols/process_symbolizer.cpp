@@ -162,7 +162,7 @@ class MapsSymbolizer final : public ProcessSymbolizer {
   std::optional<std::string_view> from_perf_map(uint64_t lookup) {
     if (!options_.perf_map) return std::nullopt;
     if (!perf_map_) {
-      perf_map_.emplace(perf_map_path(pid_), perf_map_owner(pid_));
+      perf_map_.emplace(perf_map_of(pid_));
       perf_map_->update();
       perf_map_checked_at_ = Clock::now();
     }
