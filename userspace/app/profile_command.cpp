@@ -60,26 +60,39 @@ Result<Outputs> open_outputs(const ProfileOptions& options) {
   return outputs;
 }
 
+// Warnings of the attach, printed once it has succeeded: a target that
+// exits while loopprof attaches gets the one message that says so, not the
+// unreadable-maps warnings its exit caused first.
+class AttachWarnings {
+ public:
+  void add(const Error& error, std::string_view consequence) {
+    lines_.push_back(fmt::format("loopprof: warning: {}; {}", error.message, consequence));
+    if (!error.hint.empty()) lines_.push_back(fmt::format("loopprof: hint: {}", error.hint));
+  }
+  void print() const {
+    for (const std::string& line : lines_) fmt::print(stderr, "{}\n", line);
+  }
+
+ private:
+  std::vector<std::string> lines_;
+};
+
 // Python frames for CPython targets; anything else keeps native-only stacks.
-std::unique_ptr<python::PythonSupport> attach_python(pid_t pid, bpf_object* object) {
+std::unique_ptr<python::PythonSupport> attach_python(pid_t pid, bpf_object* object,
+                                                     AttachWarnings& warnings) {
   auto python = python::PythonSupport::attach(pid, object);
   if (!python) {
-    fmt::print(stderr, "loopprof: warning: {}; stacks will show native frames only\n",
-               python.error().message);
-    if (!python.error().hint.empty())
-      fmt::print(stderr, "loopprof: hint: {}\n", python.error().hint);
+    warnings.add(python.error(), "stacks will show native frames only");
     return nullptr;
   }
   return std::move(python).value();
 }
 
 // JavaScript frames for V8 targets (Node.js); anything else keeps native frames.
-std::unique_ptr<node::NodeSupport> attach_node(pid_t pid) {
+std::unique_ptr<node::NodeSupport> attach_node(pid_t pid, AttachWarnings& warnings) {
   auto node = node::NodeSupport::attach(pid);
   if (!node) {
-    fmt::print(stderr, "loopprof: warning: {}; JavaScript frames stay unnamed\n",
-               node.error().message);
-    if (!node.error().hint.empty()) fmt::print(stderr, "loopprof: hint: {}\n", node.error().hint);
+    warnings.add(node.error(), "JavaScript frames stay unnamed");
     return nullptr;
   }
   return std::move(node).value();
@@ -94,11 +107,10 @@ std::vector<Stall> stalls_at_exit(StallCollector& collector,
 }
 
 // DWARF unwinding of stack snapshots; without it, frame-pointer stacks only.
-std::unique_ptr<DwarfUnwinder> create_unwinder(pid_t pid) {
+std::unique_ptr<DwarfUnwinder> create_unwinder(pid_t pid, AttachWarnings& warnings) {
   auto unwinder = DwarfUnwinder::create(pid);
   if (!unwinder) {
-    fmt::print(stderr, "loopprof: warning: {}; native stacks will use frame pointers only\n",
-               unwinder.error().message);
+    warnings.add(Error{unwinder.error().message, {}}, "native stacks will use frame pointers only");
     return nullptr;
   }
   return std::move(unwinder).value();
@@ -140,15 +152,17 @@ int run_profile(const ProfileOptions& options) {
   if (auto loaded = session->load(); !loaded) return fail(loaded.error());
   if (auto watched = session->watch(options.pid); !watched) return fail(watched.error());
 
-  std::unique_ptr<python::PythonSupport> python = attach_python(options.pid, session->object());
+  AttachWarnings warnings;
+  std::unique_ptr<python::PythonSupport> python =
+      attach_python(options.pid, session->object(), warnings);
   target->set_thread_namer([&python] {
     return python ? python->thread_names() : std::unordered_map<pid_t, std::string>{};
   });
   auto kernel_symbols = open_kernel_symbols();
   auto process_symbols = ProcessSymbolizer::create(options.pid);
-  std::unique_ptr<DwarfUnwinder> unwinder = create_unwinder(options.pid);
+  std::unique_ptr<DwarfUnwinder> unwinder = create_unwinder(options.pid, warnings);
   StackResolver resolver(*kernel_symbols, *process_symbols, unwinder.get(), python.get());
-  std::unique_ptr<node::NodeSupport> node = python ? nullptr : attach_node(options.pid);
+  std::unique_ptr<node::NodeSupport> node = python ? nullptr : attach_node(options.pid, warnings);
   resolver.set_node(node.get());
   StallCollector collector(target.value(), resolver, outputs->sinks(), config.threshold_ns,
                            config.sample_hz, options.precise);
@@ -163,6 +177,7 @@ int run_profile(const ProfileOptions& options) {
   if (target->exited())
     return fail(Error::failed(fmt::format("trace PID {}", options.pid),
                               "it exited while loopprof was attaching"));
+  warnings.print();
   collector.set_lock_inspector(
       lock_inspector(options.pid, *kernel_symbols, *process_symbols, unwinder));
   size_t busy = seed_busy_loops(options.pid, *session, collector, *kernel_symbols, *process_symbols,
